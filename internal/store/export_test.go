@@ -1,0 +1,24 @@
+package store
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Hooks for store_test; compiled only into the test binary.
+
+func (db *DB) QueryRowForTest(ctx context.Context, sql string, args ...any) pgx.Row {
+	return db.pool.QueryRow(ctx, sql, args...)
+}
+
+func (db *DB) ExecForTest(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	return db.pool.Exec(ctx, sql, args...)
+}
+
+func (db *DB) MigrateForTest(ctx context.Context, ms []Migration) ([]string, error) {
+	return db.migrate(ctx, ms)
+}
+
+var LoadMigrationsForTest = loadMigrations

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -99,6 +100,9 @@ func unreachable(databaseURL string, err error) error {
 	if errors.As(err, &connErr) && connErr.Unwrap() != nil {
 		reason = connErr.Unwrap().Error()
 	}
+	// pgx joins one error per attempt (TLS, then plain; each address): the
+	// first says it all, and the message stays one line.
+	reason, _, _ = strings.Cut(reason, "\n")
 	return &derr.Error{
 		Code:    derr.EUNAVAILABLE,
 		Message: fmt.Sprintf("cannot reach PostgreSQL at %s: %s", RedactURL(databaseURL), reason),

@@ -162,3 +162,18 @@ func sanitize(s string) string {
 	}
 	return strings.Trim(s, "_")
 }
+
+// Exec runs sql on the database at dbURL, for tests that need a state the
+// store's API will not produce (a schema one migration behind, say).
+func Exec(tb testing.TB, dbURL, sql string, args ...any) {
+	tb.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, sql, args...); err != nil {
+		tb.Fatal(err)
+	}
+}

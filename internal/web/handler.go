@@ -1,0 +1,105 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/a-h/templ"
+
+	"github.com/steward-dev/steward/internal/derr"
+	"github.com/steward-dev/steward/internal/store"
+	"github.com/steward-dev/steward/internal/web/view"
+)
+
+// handler holds what the handlers use, and nothing else.
+type handler struct {
+	db  *store.DB
+	log *slog.Logger
+}
+
+// wrap adapts a handlerFunc: an error becomes the matching status and error
+// page. Only internal errors are logged; users never see their text.
+func (h *handler) wrap(fn handlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := fn(w, r); err != nil {
+			h.serveError(w, r, err)
+		}
+	}
+}
+
+// statusOf maps an error code to an HTTP status.
+func statusOf(err error) int {
+	switch derr.Code(err) {
+	case derr.EINVALID:
+		return http.StatusBadRequest
+	case derr.ENOTFOUND:
+		return http.StatusNotFound
+	case derr.ECONFLICT:
+		return http.StatusConflict
+	case derr.EFORBIDDEN:
+		return http.StatusForbidden
+	case derr.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+func (h *handler) serveError(w http.ResponseWriter, r *http.Request, err error) {
+	status := statusOf(err)
+	msg := derr.Message(err)
+	if status == http.StatusInternalServerError {
+		if r.Context().Err() != nil {
+			return // the client went away; nothing to tell it
+		}
+		h.log.ErrorContext(r.Context(), "request failed",
+			slog.String("request_id", RequestID(r.Context())),
+			slog.String("method", r.Method),
+			slog.String("path", r.URL.Path),
+			slog.Any("error", err))
+	}
+	writeErrorPage(w, r, status, msg)
+}
+
+// writeErrorPage renders the error page, falling back to plain text if even
+// that fails (the response must never reveal why).
+func writeErrorPage(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	page := view.ErrorPage(view.ErrorModel{
+		Status:    status,
+		Title:     http.StatusText(status),
+		Message:   msg,
+		RequestID: RequestID(r.Context()),
+	})
+	var buf bytes.Buffer
+	if err := page.Render(context.WithoutCancel(r.Context()), &buf); err != nil {
+		http.Error(w, http.StatusText(status), status)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// render writes a page with the given status. It renders into a buffer first,
+// so a failing template becomes a clean 500 instead of half a page.
+func render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) error {
+	var buf bytes.Buffer
+	if err := c.Render(r.Context(), &buf); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+func notFound(w http.ResponseWriter, r *http.Request) error {
+	return derr.Errorf(derr.ENOTFOUND, "There is no page at this address.")
+}
+
+func methodNotAllowed(w http.ResponseWriter, r *http.Request) error {
+	writeErrorPage(w, r, http.StatusMethodNotAllowed, "This address does not accept that method.")
+	return nil
+}

@@ -1,0 +1,33 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+)
+
+// routes is Steward's one route table. Every route is method-qualified; state
+// changes only ever happen on POST/PUT/DELETE, which cross-origin protection
+// guards.
+func (h *handler) routes() *chi.Mux {
+	r := chi.NewRouter()
+	r.Use(
+		securityHeaders,      // on every response, error pages included
+		requestID,            // before logging, so log lines carry it
+		h.accessLog,          //
+		h.recoverPanic,       // inside the log, so a panic is logged as a 500
+		h.crossOriginProtect, // refuse cross-site POST/PUT/DELETE
+	)
+	r.NotFound(h.wrap(notFound))
+	r.MethodNotAllowed(h.wrap(methodNotAllowed))
+
+	r.Get("/healthz", h.healthz)
+	r.Get("/readyz", h.readyz)
+	r.Get("/static/*", staticFiles)
+
+	r.Get("/", h.wrap(h.home))
+	return r
+}
+
+// handlerFunc is a handler that returns its error for wrap to render.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error

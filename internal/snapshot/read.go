@@ -22,6 +22,10 @@ type Error struct {
 	File   string
 	Offset int64
 	Msg    string
+
+	// syntax marks a malformed-JSON error found while streaming, whose offset
+	// Read then makes exact by scanning the whole file once (errors only).
+	syntax bool
 }
 
 func (e *Error) Error() string {
@@ -90,7 +94,7 @@ func readCollection(fsys fs.FS, s *directory.Snapshot, f collectionFile) (bool, 
 		err = (&fileReader{name: f.path, s: s, f: f, seen: seen}).stream(r)
 		r.Close()
 		if err != nil {
-			return false, err
+			return false, exactSyntaxOffset(fsys, err)
 		}
 	case !errors.Is(err, fs.ErrNotExist):
 		return false, &Error{File: f.path, Offset: -1, Msg: err.Error()}
@@ -118,7 +122,7 @@ func readCollection(fsys fs.FS, s *directory.Snapshot, f collectionFile) (bool, 
 			err = fr.stream(bytes.NewReader(b))
 		}
 		if err != nil {
-			return false, err
+			return false, exactSyntaxOffset(fsys, err)
 		}
 	}
 	return captured, nil
@@ -259,21 +263,39 @@ func expectEOF(d *json.Decoder) error {
 	return nil
 }
 
-// fileError wraps a decoding error with the file name and the most precise
-// offset available.
+// fileError wraps a decoding error with the file name and the offset where
+// it was found. Malformed JSON is marked so that exactSyntaxOffset can locate it.
 func fileError(name string, err error, offset int64) error {
 	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return &Error{File: name, Offset: se.Offset, Msg: "malformed JSON: " + se.Error()}
-	}
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		return &Error{File: name, Offset: offset, Msg: err.Error()}
-	}
-	if errors.Is(err, io.ErrUnexpectedEOF) {
-		return &Error{File: name, Offset: offset, Msg: "malformed JSON: the file ends in the middle of a value"}
+	if errors.As(err, &se) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return &Error{File: name, Offset: offset, Msg: "malformed JSON: " + err.Error(), syntax: true}
 	}
 	return &Error{File: name, Offset: offset, Msg: err.Error()}
+}
+
+// exactSyntaxOffset replaces the approximate offset of a malformed-JSON error
+// (a streaming decoder reports offsets relative to the value it was reading)
+// with the exact one, by validating the whole file once. Only failures pay.
+func exactSyntaxOffset(fsys fs.FS, err error) error {
+	var e *Error
+	if !errors.As(err, &e) || !e.syntax {
+		return err
+	}
+	b, rerr := fs.ReadFile(fsys, e.File)
+	if rerr != nil {
+		return err
+	}
+	var v json.RawMessage
+	uerr := json.Unmarshal(b, &v)
+	var se *json.SyntaxError
+	if !errors.As(uerr, &se) {
+		return err
+	}
+	if strings.Contains(se.Error(), "unexpected end") {
+		return &Error{File: e.File, Offset: int64(len(b)), Msg: "malformed JSON: the file ends in the middle of a value"}
+	}
+	// SyntaxError.Offset counts the offending byte itself: point at it.
+	return &Error{File: e.File, Offset: se.Offset - 1, Msg: "malformed JSON: " + se.Error()}
 }
 
 // Exists reports whether dir looks like a snapshot (has tenant.json).

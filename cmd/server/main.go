@@ -52,6 +52,7 @@ type environment struct {
 var commands = []command{
 	{"serve", "run the web UI and API (the default command)", serveCmd},
 	{"migrate", "apply database migrations and exit", migrateCmd},
+	{"generate", "write a synthetic tenant snapshot (no database needed)", generateCmd},
 }
 
 // run executes one command line and returns the process exit code.

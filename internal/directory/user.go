@@ -6,6 +6,8 @@ type User struct {
 	DisplayName                string              `json:"displayName,omitempty"`
 	UserPrincipalName          string              `json:"userPrincipalName,omitempty"`
 	Mail                       string              `json:"mail,omitempty"`
+	Department                 string              `json:"department,omitempty"` // what dynamic group rules most often test
+	JobTitle                   string              `json:"jobTitle,omitempty"`   // often "Service Account" on service accounts
 	AccountEnabled             *bool               `json:"accountEnabled,omitempty"`
 	UserType                   string              `json:"userType,omitempty"` // Member | Guest
 	CreatedDateTime            Time                `json:"createdDateTime,omitzero"`

@@ -78,6 +78,11 @@ func writeFile(path string, fill func(w *bufio.Writer) error) (err error) {
 			os.Remove(tmp.Name())
 		}
 	}()
+	// CreateTemp makes 0600 files; a snapshot is meant to be shared (mounted
+	// into a container, handed to an auditor), so give it ordinary permissions.
+	if err := tmp.Chmod(0o644); err != nil {
+		return err
+	}
 	w := bufio.NewWriterSize(tmp, 256<<10)
 	if err := fill(w); err != nil {
 		return err

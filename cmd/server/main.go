@@ -2,6 +2,8 @@
 //
 //	server [serve]   web UI and API (the default)
 //	server migrate   apply database migrations and exit
+//	server generate  write a synthetic tenant snapshot
+//	server emulate   serve a snapshot as Microsoft Graph and Power Platform
 //
 // main only wires things together; the work lives in internal/.
 package main
@@ -52,6 +54,7 @@ type environment struct {
 var commands = []command{
 	{"serve", "run the web UI and API (the default command)", serveCmd},
 	{"migrate", "apply database migrations and exit", migrateCmd},
+	{"emulate", "serve a snapshot as Graph and Power Platform APIs (no database needed)", emulateCmd},
 	{"generate", "write a synthetic tenant snapshot (no database needed)", generateCmd},
 }
 

@@ -105,15 +105,7 @@ func TestRun_emulate(t *testing.T) {
 		t.Errorf("users page: %d %s", resp.StatusCode, body)
 	}
 
-	stop() // what SIGINT/SIGTERM does through signal.NotifyContext
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Errorf("exit %d after shutdown\n%s", code, logs.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("emulate did not stop after its context was cancelled")
-	}
+	stopAndWait(t, stop, done, &logs)
 	if _, err := os.Stat(certFile); !os.IsNotExist(err) {
 		t.Errorf("certificate file left behind: %v", err)
 	}

@@ -130,15 +130,7 @@ func TestRun_serveShowsEmptyStateAndShutsDownGracefully(t *testing.T) {
 		t.Errorf("home page is not the empty state:\n%s", body)
 	}
 
-	stop() // what SIGINT/SIGTERM does through signal.NotifyContext
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Errorf("exit %d after shutdown\n%s", code, logs.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("server did not stop after its context was cancelled")
-	}
+	stopAndWait(t, stop, done, &logs)
 	if !strings.Contains(logs.String(), "steward stopped") {
 		t.Errorf("no shutdown log line:\n%s", logs.String())
 	}
@@ -176,4 +168,19 @@ func waitForPage(t *testing.T, pageURL string, done <-chan int, logs *syncBuffer
 	}
 	t.Fatalf("no answer from %s\n%s", pageURL, logs.String())
 	return ""
+}
+
+// stopAndWait cancels a running command's context, as SIGINT/SIGTERM do through
+// signal.NotifyContext, and expects it to exit 0 within 30 s.
+func stopAndWait(t *testing.T, stop context.CancelFunc, done <-chan int, logs *syncBuffer) {
+	t.Helper()
+	stop()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("exit %d after shutdown\n%s", code, logs.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the command did not stop after its context was cancelled")
+	}
 }

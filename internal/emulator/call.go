@@ -209,14 +209,8 @@ func pageBody(context string, count int, next, delta string, items [][]byte) []b
 		b.WriteString(`,"@odata.nextLink":`)
 		b.Write(jsonString(next))
 	}
-	b.WriteString(`,"value":[`)
-	for i, it := range items {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.Write(it)
-	}
-	b.WriteByte(']')
+	b.WriteString(`,"value":`)
+	writeArray(b, items)
 	if delta != "" {
 		b.WriteString(`,"@odata.deltaLink":`)
 		b.Write(jsonString(delta))
@@ -232,14 +226,8 @@ func ppPageBody(next string, items [][]byte) []byte {
 		size += len(it) + 1
 	}
 	b := bytes.NewBuffer(make([]byte, 0, size))
-	b.WriteString(`{"value":[`)
-	for i, it := range items {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.Write(it)
-	}
-	b.WriteByte(']')
+	b.WriteString(`{"value":`)
+	writeArray(b, items)
 	if next != "" {
 		b.WriteString(`,"nextLink":`)
 		b.Write(jsonString(next))
@@ -251,4 +239,16 @@ func ppPageBody(next string, items [][]byte) []byte {
 // metadata returns the @odata.context of a Graph response.
 func (c *call) metadata(fragment string) string {
 	return c.base + "/" + c.version + "/$metadata#" + fragment
+}
+
+// writeArray writes already-encoded JSON values as one JSON array.
+func writeArray(b *bytes.Buffer, items [][]byte) {
+	b.WriteByte('[')
+	for i, it := range items {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.Write(it)
+	}
+	b.WriteByte(']')
 }

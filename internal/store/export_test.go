@@ -22,3 +22,7 @@ func (db *DB) MigrateForTest(ctx context.Context, ms []Migration) ([]string, err
 }
 
 var LoadMigrationsForTest = loadMigrations
+
+func (db *DB) QueryForTest(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	return db.pool.Query(ctx, sql, args...)
+}

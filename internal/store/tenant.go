@@ -30,7 +30,7 @@ func scanTenant(row pgx.Row) (Tenant, error) {
 // UpsertTenant records a tenant, or refreshes its names if it is known.
 func (db *DB) UpsertTenant(ctx context.Context, t Tenant) (_ Tenant, err error) {
 	defer derr.Wrap(&err, "store.UpsertTenant(%s)", t.ID)
-	t.ID = strings.ToLower(strings.TrimSpace(t.ID))
+	t.ID = normalizeTenant(t.ID)
 	if t.ID == "" {
 		return Tenant{}, derr.Errorf(derr.EINVALID, "a tenant needs an id")
 	}
@@ -67,3 +67,6 @@ func (db *DB) Tenants(ctx context.Context) (_ []Tenant, err error) {
 	ts, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Tenant, error) { return scanTenant(r) })
 	return ts, mapError(err, "tenants")
 }
+
+// normalizeTenant is how tenant ids are stored: trimmed and lower-case.
+func normalizeTenant(id string) string { return strings.ToLower(strings.TrimSpace(id)) }

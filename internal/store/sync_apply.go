@@ -1,0 +1,260 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/steward-dev/steward/internal/derr"
+	"github.com/steward-dev/steward/internal/directory"
+)
+
+// StagedCollection is one collection a run staged, and how to apply it.
+type StagedCollection struct {
+	Collection directory.Collection
+	// Complete: the listing was complete, live objects not staged are gone.
+	Complete bool
+	// DeltaLink, when set, is stored with the data in the same transaction.
+	DeltaLink string
+}
+
+// ApplyOptions configure the mass-deletion breaker.
+type ApplyOptions struct {
+	// MaxDeleteFraction: when a collection would lose more than this share of
+	// its live objects, its deletions are withheld and the run needs review.
+	MaxDeleteFraction float64
+	// MinDeletes: fewer deletions than this never trip the breaker, so small
+	// collections (three environments, a dozen policies) can shrink normally.
+	MinDeletes int
+	// AcceptDeletions disables the breaker for this run (after a person
+	// reviewed a needs-review run and confirmed the deletions are real).
+	AcceptDeletions bool
+}
+
+// DefaultApplyOptions: withhold deletions of more than 20% of a collection,
+// from 10 objects up.
+var DefaultApplyOptions = ApplyOptions{MaxDeleteFraction: 0.2, MinDeletes: 10}
+
+// CollectionResult is what applying one collection did.
+type CollectionResult struct {
+	Fetched  int // distinct objects (rows, for edge collections) staged as present
+	Added    int // new, or back after a deletion
+	Changed  int // raw JSON differs from the stored one
+	Deleted  int // soft-deleted (missing from a complete listing, removed by a delta, or with their parent)
+	Withheld int // deletions held back by the breaker
+	// Breaker explains a tripped breaker: the numbers a reviewer needs.
+	Breaker string
+}
+
+// ApplyStaged applies a run's staged collections to the live tables in one
+// transaction: upserts, soft deletes (never removals), policy versions, delta
+// links, cascades to edges of deleted objects; then drops the staging tables.
+// Readers see the previous data until it commits, and all of it after.
+func (db *DB) ApplyStaged(ctx context.Context, runID int64, tenantID string, staged []StagedCollection, opts ApplyOptions) (_ map[directory.Collection]CollectionResult, err error) {
+	defer derr.Wrap(&err, "store.ApplyStaged(%d)", runID)
+	tenantID = normalizeTenant(tenantID)
+	results := map[directory.Collection]CollectionResult{}
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
+		for _, sc := range staged {
+			spec, err := specFor(sc.Collection)
+			if err != nil {
+				return err
+			}
+			res, err := applyCollection(ctx, tx, runID, tenantID, spec, sc, opts)
+			if err != nil {
+				return fmt.Errorf("apply %s: %w", sc.Collection, err)
+			}
+			results[sc.Collection] = res
+			if sc.DeltaLink != "" {
+				if _, err := tx.Exec(ctx, `
+					INSERT INTO sync_state (tenant_id, collection, delta_link, run_id) VALUES ($1, $2, $3, $4)
+					ON CONFLICT (tenant_id, collection) DO UPDATE
+					SET delta_link = EXCLUDED.delta_link, run_id = EXCLUDED.run_id, updated_at = now()`,
+					tenantID, string(sc.Collection), sc.DeltaLink, runID); err != nil {
+					return mapError(err, "delta link")
+				}
+			}
+		}
+		if err := cascade(ctx, tx, tenantID, results); err != nil {
+			return err
+		}
+		return dropStagingTx(ctx, tx, runID)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+func applyCollection(ctx context.Context, tx pgx.Tx, runID int64, tenantID string, spec *tableSpec, sc StagedCollection, opts ApplyOptions) (CollectionResult, error) {
+	var res CollectionResult
+	t := spec.table
+	stage := fmt.Sprintf("sync_stage.r%d_%s", runID, t)
+	scope := stage + "_scope"
+	d := "d_" + t // the staged rows, last operation per key
+	keys := strings.Join(spec.key, ", ")
+	on := joinOn("t", "d", spec.key)
+
+	if _, err := tx.Exec(ctx, fmt.Sprintf(`CREATE TEMP TABLE %s ON COMMIT DROP AS
+		SELECT DISTINCT ON (%s) * FROM %s ORDER BY %s, seq DESC`, d, keys, stage, keys)); err != nil {
+		return res, mapError(err, "staged "+t)
+	}
+	var liveBefore int
+	if err := tx.QueryRow(ctx, fmt.Sprintf(`SELECT count(*) FROM %s WHERE tenant_id = $1 AND deleted_at IS NULL`, t),
+		tenantID).Scan(&liveBefore); err != nil {
+		return res, mapError(err, t)
+	}
+	if err := tx.QueryRow(ctx, fmt.Sprintf(`
+		SELECT count(*) FILTER (WHERE d.op = 'put'),
+		       count(*) FILTER (WHERE d.op = 'put' AND (t.tenant_id IS NULL OR t.deleted_at IS NOT NULL)),
+		       count(*) FILTER (WHERE d.op = 'put' AND t.tenant_id IS NOT NULL AND t.deleted_at IS NULL AND t.raw IS DISTINCT FROM d.raw)
+		FROM %s d LEFT JOIN %s t ON t.tenant_id = $1 AND %s`, d, t, on), tenantID).
+		Scan(&res.Fetched, &res.Added, &res.Changed); err != nil {
+		return res, mapError(err, t)
+	}
+
+	// Upsert everything seen: last_seen_run moves for unchanged rows too, which
+	// is how a complete listing tells what is gone.
+	all := append(append(append([]string{}, spec.key...), "raw"), spec.cols...)
+	var set []string
+	for _, c := range append([]string{"raw"}, spec.cols...) {
+		set = append(set, c+" = EXCLUDED."+c)
+	}
+	if _, err := tx.Exec(ctx, fmt.Sprintf(`
+		INSERT INTO %[1]s (tenant_id, %[2]s, first_seen_run, last_seen_run)
+		SELECT $1, %[2]s, $2, $2 FROM %[3]s WHERE op = 'put'
+		ON CONFLICT (tenant_id, %[4]s) DO UPDATE SET %[5]s, last_seen_run = EXCLUDED.last_seen_run, deleted_at = NULL`,
+		t, strings.Join(all, ", "), d, keys, strings.Join(set, ", ")), tenantID, runID); err != nil {
+		return res, mapError(err, t)
+	}
+	if spec.collection == directory.ConditionalAccessPolicies {
+		if _, err := tx.Exec(ctx, fmt.Sprintf(`
+			INSERT INTO ca_policy_versions (tenant_id, policy_id, content_hash, raw, first_seen_run, last_seen_run)
+			SELECT $1, id, content_hash, raw, $2, $2 FROM %s WHERE op = 'put'
+			ON CONFLICT (tenant_id, policy_id, content_hash) DO UPDATE SET last_seen_run = EXCLUDED.last_seen_run`, d),
+			tenantID, runID); err != nil {
+			return res, mapError(err, "policy versions")
+		}
+	}
+
+	// What would be deleted: missing from a complete listing, children of a
+	// scoped parent not seen again, or removed explicitly.
+	var gone []string
+	if sc.Complete {
+		gone = append(gone, fmt.Sprintf("t.last_seen_run <> %d", runID))
+	}
+	if len(spec.parent) > 0 {
+		gone = append(gone, fmt.Sprintf("(t.last_seen_run <> %d AND %s IN (SELECT parent FROM %s))", runID, parentExpr("t", spec.parent), scope))
+	}
+	gone = append(gone, fmt.Sprintf("EXISTS (SELECT 1 FROM %s d WHERE d.op = 'remove' AND %s)", d, on))
+	x := "x_" + t
+	tag, err := tx.Exec(ctx, fmt.Sprintf(`CREATE TEMP TABLE %s ON COMMIT DROP AS
+		SELECT %s FROM %s t WHERE t.tenant_id = $1 AND t.deleted_at IS NULL AND (%s)`,
+		x, prefixed("t", spec.key), t, strings.Join(gone, " OR ")), tenantID)
+	if err != nil {
+		return res, mapError(err, t)
+	}
+	n := int(tag.RowsAffected())
+	if n == 0 {
+		return res, nil
+	}
+	if !opts.AcceptDeletions && n >= opts.MinDeletes && float64(n) > opts.MaxDeleteFraction*float64(liveBefore) {
+		res.Withheld = n
+		res.Breaker = fmt.Sprintf("%s: %d of %d (%.1f%%) would be deleted, more than the %.0f%% allowed; deletions withheld until reviewed",
+			spec.collection, n, liveBefore, 100*float64(n)/float64(max(liveBefore, 1)), 100*opts.MaxDeleteFraction)
+		return res, nil
+	}
+	if _, err := tx.Exec(ctx, fmt.Sprintf(`UPDATE %s t SET deleted_at = now() FROM %s x WHERE t.tenant_id = $1 AND %s`,
+		t, x, joinOn("t", "x", spec.key)), tenantID); err != nil {
+		return res, mapError(err, t)
+	}
+	res.Deleted = n
+	return res, nil
+}
+
+// cascades soft-delete the edges of objects deleted in this transaction:
+// now() is the transaction's start time, so "deleted_at = now()" selects them.
+var cascades = []struct {
+	c   directory.Collection
+	sql string
+}{
+	{directory.GroupMembers, `UPDATE group_members SET deleted_at = now() WHERE tenant_id = $1 AND deleted_at IS NULL AND (
+		group_id IN (SELECT id FROM groups WHERE tenant_id = $1 AND deleted_at = now())
+		OR member_id IN (SELECT id FROM users WHERE tenant_id = $1 AND deleted_at = now()
+		                 UNION ALL SELECT id FROM groups WHERE tenant_id = $1 AND deleted_at = now()
+		                 UNION ALL SELECT id FROM service_principals WHERE tenant_id = $1 AND deleted_at = now()))`},
+	{directory.Owners, `UPDATE owners SET deleted_at = now() WHERE tenant_id = $1 AND deleted_at IS NULL AND (
+		object_id IN (SELECT id FROM service_principals WHERE tenant_id = $1 AND deleted_at = now()
+		              UNION ALL SELECT id FROM applications WHERE tenant_id = $1 AND deleted_at = now()))`},
+	{directory.RoleAssignments, `UPDATE role_assignments SET deleted_at = now() WHERE tenant_id = $1 AND deleted_at IS NULL AND
+		principal_id IN (SELECT id FROM users WHERE tenant_id = $1 AND deleted_at = now()
+		                 UNION ALL SELECT id FROM groups WHERE tenant_id = $1 AND deleted_at = now()
+		                 UNION ALL SELECT id FROM service_principals WHERE tenant_id = $1 AND deleted_at = now())`},
+	{directory.AppRoleAssignments, `UPDATE app_role_assignments SET deleted_at = now() WHERE tenant_id = $1 AND deleted_at IS NULL AND (
+		principal_id IN (SELECT id FROM service_principals WHERE tenant_id = $1 AND deleted_at = now())
+		OR resource_id IN (SELECT id FROM service_principals WHERE tenant_id = $1 AND deleted_at = now()))`},
+	{directory.FlowPermissions, `UPDATE flow_permissions p SET deleted_at = now() WHERE p.tenant_id = $1 AND p.deleted_at IS NULL AND
+		EXISTS (SELECT 1 FROM flows f WHERE f.tenant_id = $1 AND f.deleted_at = now()
+		        AND f.environment_name = p.environment_name AND f.name = p.flow_name)`},
+}
+
+func cascade(ctx context.Context, tx pgx.Tx, tenantID string, results map[directory.Collection]CollectionResult) error {
+	for _, c := range cascades {
+		tag, err := tx.Exec(ctx, c.sql, tenantID)
+		if err != nil {
+			return mapError(err, "cascade "+string(c.c))
+		}
+		if n := int(tag.RowsAffected()); n > 0 {
+			r := results[c.c]
+			r.Deleted += n
+			results[c.c] = r
+		}
+	}
+	return nil
+}
+
+func dropStagingTx(ctx context.Context, tx pgx.Tx, runID int64) error {
+	rows, err := tx.Query(ctx, `
+		SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = 'sync_stage' AND c.relkind = 'r' AND c.relname LIKE $1`, fmt.Sprintf("r%d\\_%%", runID))
+	if err != nil {
+		return mapError(err, "staging tables")
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil || len(names) == 0 {
+		return mapError(err, "staging tables")
+	}
+	ids := make([]string, len(names))
+	for i, n := range names {
+		ids[i] = pgx.Identifier{"sync_stage", n}.Sanitize()
+	}
+	_, err = tx.Exec(ctx, "DROP TABLE "+strings.Join(ids, ", "))
+	return mapError(err, "drop staging tables")
+}
+
+func joinOn(a, b string, cols []string) string {
+	parts := make([]string, len(cols))
+	for i, c := range cols {
+		parts[i] = fmt.Sprintf("%s.%s = %s.%s", a, c, b, c)
+	}
+	return strings.Join(parts, " AND ")
+}
+
+func prefixed(alias string, cols []string) string {
+	parts := make([]string, len(cols))
+	for i, c := range cols {
+		parts[i] = alias + "." + c
+	}
+	return strings.Join(parts, ", ")
+}
+
+// parentExpr renders a parent key as Scope received it ("env/flow").
+func parentExpr(alias string, cols []string) string {
+	parts := make([]string, len(cols))
+	for i, c := range cols {
+		parts[i] = alias + "." + c
+	}
+	return strings.Join(parts, " || '/' || ")
+}

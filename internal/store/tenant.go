@@ -49,6 +49,17 @@ func (db *DB) UpsertTenant(ctx context.Context, t Tenant) (_ Tenant, err error) 
 	return out, err
 }
 
+// EnsureTenant records a tenant known only by its id, keeping the names of a
+// tenant already known (a Graph sync learns the id before anything else).
+func (db *DB) EnsureTenant(ctx context.Context, id string) (err error) {
+	defer derr.Wrap(&err, "store.EnsureTenant(%s)", id)
+	if id = normalizeTenant(id); id == "" {
+		return derr.Errorf(derr.EINVALID, "a tenant needs an id")
+	}
+	_, err = db.pool.Exec(ctx, `INSERT INTO tenants (id) VALUES ($1) ON CONFLICT (id) DO NOTHING`, id)
+	return mapError(err, "tenant")
+}
+
 // Tenant returns one tenant by id (case-insensitive).
 func (db *DB) Tenant(ctx context.Context, id string) (_ Tenant, err error) {
 	defer derr.Wrap(&err, "store.Tenant(%s)", id)

@@ -67,8 +67,38 @@ func run(m *testing.M, set func(db *store.DB)) int {
 		fmt.Fprintln(os.Stderr, "storetest: migrate:", err)
 		return 1
 	}
+	packageURL = dbURL
 	set(db)
 	return m.Run()
+}
+
+// packageURL is the URL of the database Main created.
+var packageURL string
+
+// URL returns the URL of the database Main created for this test package.
+func URL() string { return packageURL }
+
+// Fingerprint returns, per table, a digest of every row of a tenant: equal
+// fingerprints before and after an operation mean it changed nothing.
+func Fingerprint(tb testing.TB, dbURL, tenantID string, tables ...string) map[string]string {
+	tb.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	out := map[string]string{}
+	for _, t := range tables {
+		var digest string
+		err := conn.QueryRow(ctx, fmt.Sprintf(`SELECT count(*) || ':' || md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), ''))
+			FROM %s t WHERE tenant_id = $1`, pgx.Identifier{t}.Sanitize()), tenantID).Scan(&digest)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out[t] = digest
+	}
+	return out
 }
 
 // NewDB creates an extra empty (unmigrated) database for one test, dropped
@@ -174,6 +204,20 @@ func Exec(tb testing.TB, dbURL, sql string, args ...any) {
 	}
 	defer conn.Close(ctx)
 	if _, err := conn.Exec(ctx, sql, args...); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// QueryRow scans one row of a query on the database at dbURL, for assertions.
+func QueryRow(tb testing.TB, dbURL, sql string, args []any, dest ...any) {
+	tb.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if err := conn.QueryRow(ctx, sql, args...).Scan(dest...); err != nil {
 		tb.Fatal(err)
 	}
 }

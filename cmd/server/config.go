@@ -6,7 +6,12 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strconv"
 	"strings"
+	"time"
+
+	"github.com/steward-dev/steward/internal/store"
+	"github.com/steward-dev/steward/internal/sync"
 )
 
 // Config is everything the server reads from its environment. Each field comes
@@ -17,6 +22,36 @@ type Config struct {
 	Addr        string // STEWARD_ADDR, -addr
 	LogLevel    string // STEWARD_LOG_LEVEL, -log-level: debug | info | warn | error
 	LogFormat   string // STEWARD_LOG_FORMAT, -log-format: text | json
+	Sync        SyncConfig
+
+	// problems found while reading the environment, reported by Validate.
+	problems []string
+}
+
+// SyncConfig is how Steward reaches Microsoft Graph and Power Platform and
+// how often it syncs. Credentials themselves are read by the Graph package
+// from the usual AZURE_* variables and never stored here.
+type SyncConfig struct {
+	Tenants           []string      // STEWARD_TENANTS (comma-separated), default AZURE_TENANT_ID
+	Interval          time.Duration // STEWARD_SYNC_INTERVAL: scheduled sync period in serve; 0 turns it off
+	FullEvery         time.Duration // STEWARD_FULL_SYNC_EVERY: a full run at least this often
+	GraphURL          string        // STEWARD_GRAPH_URL: Graph root (sovereign clouds, the emulator)
+	BAPURL            string        // STEWARD_BAP_URL
+	FlowURL           string        // STEWARD_FLOW_URL
+	PowerAppsURL      string        // STEWARD_POWERAPPS_URL
+	PowerPlatform     bool          // STEWARD_POWERPLATFORM: false skips the Power Platform source
+	CAFile            string        // STEWARD_CA_FILE: extra CA certificates (PEM) to trust for outbound HTTPS
+	SignInDays        int           // STEWARD_SIGNIN_DAYS: sign-in log window of a full run
+	MaxDeleteFraction float64       // STEWARD_SYNC_MAX_DELETE_FRACTION: mass-deletion breaker threshold
+	MinDeletes        int           // STEWARD_SYNC_MIN_DELETES: fewer deletions never trip the breaker
+}
+
+// runnerOptions turns the configuration into the runner's.
+func (c SyncConfig) runnerOptions() sync.Options {
+	return sync.Options{
+		Apply:        &store.ApplyOptions{MaxDeleteFraction: c.MaxDeleteFraction, MinDeletes: c.MinDeletes},
+		SignInWindow: time.Duration(c.SignInDays) * 24 * time.Hour,
+	}
 }
 
 const defaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/steward?sslmode=disable"
@@ -29,12 +64,61 @@ func configFromEnv(getenv func(string) string) Config {
 		}
 		return def
 	}
-	return Config{
+	c := Config{
 		DatabaseURL: or("DATABASE_URL", defaultDatabaseURL),
 		Addr:        or("STEWARD_ADDR", "127.0.0.1:8080"),
 		LogLevel:    or("STEWARD_LOG_LEVEL", "info"),
 		LogFormat:   or("STEWARD_LOG_FORMAT", "text"),
 	}
+	sc := &c.Sync
+	for _, t := range strings.Split(or("STEWARD_TENANTS", getenv("AZURE_TENANT_ID")), ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			sc.Tenants = append(sc.Tenants, t)
+		}
+	}
+	sc.Interval = c.duration("STEWARD_SYNC_INTERVAL", or("STEWARD_SYNC_INTERVAL", "4h"))
+	sc.FullEvery = c.duration("STEWARD_FULL_SYNC_EVERY", or("STEWARD_FULL_SYNC_EVERY", "24h"))
+	sc.GraphURL = or("STEWARD_GRAPH_URL", "https://graph.microsoft.com")
+	sc.BAPURL = or("STEWARD_BAP_URL", "https://api.bap.microsoft.com")
+	sc.FlowURL = or("STEWARD_FLOW_URL", "https://api.flow.microsoft.com")
+	sc.PowerAppsURL = or("STEWARD_POWERAPPS_URL", "https://api.powerapps.com")
+	sc.PowerPlatform = c.boolean("STEWARD_POWERPLATFORM", or("STEWARD_POWERPLATFORM", "true"))
+	sc.CAFile = getenv("STEWARD_CA_FILE")
+	sc.SignInDays = c.integer("STEWARD_SIGNIN_DAYS", or("STEWARD_SIGNIN_DAYS", "7"), 1, 30)
+	sc.MinDeletes = c.integer("STEWARD_SYNC_MIN_DELETES", or("STEWARD_SYNC_MIN_DELETES", "10"), 0, 1<<30)
+	f, err := strconv.ParseFloat(or("STEWARD_SYNC_MAX_DELETE_FRACTION", "0.2"), 64)
+	if err != nil || f <= 0 || f > 1 {
+		c.problems = append(c.problems, "STEWARD_SYNC_MAX_DELETE_FRACTION must be a number above 0 and at most 1 (e.g. 0.2)")
+	}
+	sc.MaxDeleteFraction = f
+	return c
+}
+
+func (c *Config) duration(name, v string) time.Duration {
+	if v == "0" || strings.EqualFold(v, "off") {
+		return 0
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		c.problems = append(c.problems, fmt.Sprintf("%s %q is not a duration (e.g. 4h, 30m, or off)", name, v))
+	}
+	return d
+}
+
+func (c *Config) boolean(name, v string) bool {
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		c.problems = append(c.problems, fmt.Sprintf("%s %q must be true or false", name, v))
+	}
+	return b
+}
+
+func (c *Config) integer(name, v string, lo, hi int) int {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		c.problems = append(c.problems, fmt.Sprintf("%s %q must be a whole number from %d to %d", name, v, lo, hi))
+	}
+	return n
 }
 
 // bindFlags lets a command's flags override the environment. withAddr is false
@@ -50,7 +134,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet, withAddr bool) {
 
 // Validate reports every problem at once, each naming the setting to change.
 func (c Config) Validate() error {
-	var problems []string
+	problems := append([]string{}, c.problems...)
 	if c.DatabaseURL == "" {
 		problems = append(problems, "DATABASE_URL is empty")
 	}

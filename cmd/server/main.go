@@ -3,6 +3,7 @@
 //	server [serve]   web UI and API (the default)
 //	server migrate   apply database migrations and exit
 //	server generate  write a synthetic tenant snapshot
+//	server import    load a snapshot directory
 //	server emulate   serve a snapshot as Microsoft Graph and Power Platform
 //
 // main only wires things together; the work lives in internal/.
@@ -56,6 +57,7 @@ var commands = []command{
 	{"migrate", "apply database migrations and exit", migrateCmd},
 	{"emulate", "serve a snapshot as Graph and Power Platform APIs (no database needed)", emulateCmd},
 	{"generate", "write a synthetic tenant snapshot (no database needed)", generateCmd},
+	{"import", "load a snapshot directory into the database", importCmd},
 }
 
 // run executes one command line and returns the process exit code.

@@ -7,6 +7,7 @@ import (
 var servicePrincipalsTable = register(&tableSpec{
 	collection: directory.ServicePrincipals,
 	table:      "service_principals",
+	parentOf:   "servicePrincipal",
 	key:        []string{"id"},
 	cols:       []string{"app_id", "display_name", "service_principal_type", "app_owner_organization_id", "account_enabled"},
 	rows: single(1, func(o directory.Object) []any {
@@ -18,6 +19,7 @@ var servicePrincipalsTable = register(&tableSpec{
 var applicationsTable = register(&tableSpec{
 	collection: directory.Applications,
 	table:      "applications",
+	parentOf:   "application",
 	key:        []string{"id"},
 	cols:       []string{"app_id", "display_name"},
 	rows: single(1, func(o directory.Object) []any {
@@ -30,6 +32,7 @@ var appRoleAssignmentsTable = register(&tableSpec{
 	collection: directory.AppRoleAssignments,
 	table:      "app_role_assignments",
 	key:        []string{"id"},
+	parent:     []string{"principal_id"}, // the Graph source lists them per service principal
 	cols:       []string{"principal_id", "principal_type", "resource_id", "resource_display_name", "app_role_id"},
 	rows: single(1, func(o directory.Object) []any {
 		a := o.(*directory.AppRoleAssignment)

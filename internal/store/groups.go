@@ -7,6 +7,7 @@ import (
 var groupsTable = register(&tableSpec{
 	collection: directory.Groups,
 	table:      "groups",
+	parentOf:   "group",
 	key:        []string{"id"},
 	cols:       []string{"display_name", "security_enabled", "mail_enabled", "is_assignable_to_role", "is_dynamic"},
 	rows: single(1, func(o directory.Object) []any {

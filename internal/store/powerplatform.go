@@ -21,6 +21,7 @@ var environmentsTable = register(&tableSpec{
 var flowsTable = register(&tableSpec{
 	collection: directory.Flows,
 	table:      "flows",
+	parentOf:   "flow",
 	key:        []string{"environment_name", "name"},
 	cols:       []string{"display_name", "state", "creator_object_id", "last_modified_at"},
 	rows: single(2, func(o directory.Object) []any {

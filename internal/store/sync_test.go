@@ -127,10 +127,12 @@ func TestApply_completeListingAddsChangesSoftDeletes(t *testing.T) {
 	if links["users"] != "link-users" {
 		t.Errorf("delta link not stored: %v", links)
 	}
-	var lastSeen int64
-	testDB.QueryRowForTest(context.Background(), `SELECT last_seen_run FROM users WHERE tenant_id = $1 AND id = $2`, tenant, a).Scan(&lastSeen)
-	if lastSeen != run2 {
-		t.Errorf("last_seen_run = %d, want %d", lastSeen, run2)
+	// last_seen_run is the last run that wrote the row: Bob's rename, not Ann's no-op.
+	var annSeen, bobSeen int64
+	testDB.QueryRowForTest(context.Background(), `SELECT last_seen_run FROM users WHERE tenant_id = $1 AND id = $2`, tenant, a).Scan(&annSeen)
+	testDB.QueryRowForTest(context.Background(), `SELECT last_seen_run FROM users WHERE tenant_id = $1 AND id = $2`, tenant, b).Scan(&bobSeen)
+	if bobSeen != run2 || annSeen >= run2 {
+		t.Errorf("last_seen_run: Bob %d (want %d), Ann %d (want her first run's)", bobSeen, run2, annSeen)
 	}
 	res, _ = run(t, tenant, directory.Users, true, opts, putUsers(user(a, "Ann"), user(b, "Robert"), user(c, "Cy"), user(d, "Dee")))
 	if res.Added != 1 || len(liveUsers(t, tenant)) != 4 {

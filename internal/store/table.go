@@ -16,8 +16,13 @@ type tableSpec struct {
 	// key columns after tenant_id, in primary key order.
 	key []string
 	// parent columns, for child collections (group members, owners, flow
-	// permissions): the prefix of key that names the parent, for Scope.
+	// permissions, a service principal's app role assignments): the columns
+	// that name the parent, for Scope.
 	parent []string
+	// parentOf names the kind of object the table holds when other tables'
+	// edges point at it (user, group, servicePrincipal, application, flow), so
+	// deleting one cascades to those edges; "" for tables nothing points at.
+	parentOf string
 	// cols are the typed columns, in the order rows returns their values.
 	cols []string
 	// rows turns an object into rows (one, or one per child for edge

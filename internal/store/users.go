@@ -11,6 +11,7 @@ var jsonMarshal = json.Marshal
 var usersTable = register(&tableSpec{
 	collection: directory.Users,
 	table:      "users",
+	parentOf:   "user",
 	key:        []string{"id"},
 	cols: []string{"user_principal_name", "display_name", "mail", "user_type", "employee_type", "account_enabled",
 		"on_premises_sync_enabled", "created_at", "last_password_change_at", "last_sign_in_at",

@@ -139,10 +139,13 @@ func (r *Runner) Run(ctx context.Context, req RunRequest) (_ store.SyncRun, err 
 		fetchErr = st.flush()
 	}
 	stopProgress()
+	log.Debug("sources finished", slog.Duration("elapsed", time.Since(tr.started)), slog.Any("error", fetchErr))
 
 	status, msg := store.RunSucceeded, ""
 	if fetchErr == nil {
+		applyStart := time.Now()
 		status, msg, fetchErr = r.apply(ctx, run.ID, req, st, outcomes, tr)
+		log.Debug("staged data applied", slog.Duration("elapsed", time.Since(applyStart)), slog.Any("error", fetchErr))
 	}
 	if fetchErr != nil {
 		status, msg = store.RunFailed, safeMessage(fetchErr)

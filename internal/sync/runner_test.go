@@ -120,7 +120,7 @@ func collectionOf(table string) directory.Collection {
 		"ca_policies": directory.ConditionalAccessPolicies, "named_locations": directory.NamedLocations,
 		"registration_details": directory.RegistrationDetails, "sign_ins": directory.SignIns,
 		"service_principal_sign_in_activities": directory.ServicePrincipalSignInActivities,
-		"environments": directory.Environments, "flows": directory.Flows, "flow_permissions": directory.FlowPermissions,
+		"environments":                         directory.Environments, "flows": directory.Flows, "flow_permissions": directory.FlowPermissions,
 		"connections": directory.Connections}
 	return m[table]
 }

@@ -44,6 +44,13 @@ type SyncConfig struct {
 	SignInDays        int           // STEWARD_SIGNIN_DAYS: sign-in log window of a full run
 	MaxDeleteFraction float64       // STEWARD_SYNC_MAX_DELETE_FRACTION: mass-deletion breaker threshold
 	MinDeletes        int           // STEWARD_SYNC_MIN_DELETES: fewer deletions never trip the breaker
+	// STEWARD_GRAPH_PACING "RU,CA,SIGNINS": the client-side budget the Graph
+	// source keeps to — resource units per 10 s, Conditional Access requests
+	// per second, sign-in log requests per 10 s. Default: Graph's documented
+	// limits for a tenant over 500 users, "8000,1,5".
+	PacingRU      int
+	PacingCA      float64
+	PacingSignIns int
 }
 
 // runnerOptions turns the configuration into the runner's.
@@ -84,13 +91,25 @@ func configFromEnv(getenv func(string) string) Config {
 	sc.PowerAppsURL = or("STEWARD_POWERAPPS_URL", "https://api.powerapps.com")
 	sc.PowerPlatform = c.boolean("STEWARD_POWERPLATFORM", or("STEWARD_POWERPLATFORM", "true"))
 	sc.CAFile = getenv("STEWARD_CA_FILE")
-	sc.SignInDays = c.integer("STEWARD_SIGNIN_DAYS", or("STEWARD_SIGNIN_DAYS", "7"), 1, 30)
+	sc.SignInDays = c.integer("STEWARD_SIGNIN_DAYS", or("STEWARD_SIGNIN_DAYS", "30"), 1, 30)
 	sc.MinDeletes = c.integer("STEWARD_SYNC_MIN_DELETES", or("STEWARD_SYNC_MIN_DELETES", "10"), 0, 1<<30)
 	f, err := strconv.ParseFloat(or("STEWARD_SYNC_MAX_DELETE_FRACTION", "0.2"), 64)
 	if err != nil || f <= 0 || f > 1 {
 		c.problems = append(c.problems, "STEWARD_SYNC_MAX_DELETE_FRACTION must be a number above 0 and at most 1 (e.g. 0.2)")
 	}
 	sc.MaxDeleteFraction = f
+	pacing := strings.Split(or("STEWARD_GRAPH_PACING", "8000,1,5"), ",")
+	if len(pacing) != 3 {
+		c.problems = append(c.problems, `STEWARD_GRAPH_PACING must be "RU per 10 s,CA requests per s,sign-in requests per 10 s", e.g. 8000,1,5`)
+	} else {
+		sc.PacingRU = c.integer("STEWARD_GRAPH_PACING (resource units)", strings.TrimSpace(pacing[0]), 1, 1<<30)
+		ca, err := strconv.ParseFloat(strings.TrimSpace(pacing[1]), 64)
+		if err != nil || ca <= 0 {
+			c.problems = append(c.problems, "STEWARD_GRAPH_PACING: Conditional Access requests per second must be a positive number")
+		}
+		sc.PacingCA = ca
+		sc.PacingSignIns = c.integer("STEWARD_GRAPH_PACING (sign-in requests)", strings.TrimSpace(pacing[2]), 1, 1<<30)
+	}
 	return c
 }
 

@@ -4,6 +4,8 @@
 //	server migrate   apply database migrations and exit
 //	server generate  write a synthetic tenant snapshot
 //	server import    load a snapshot directory
+//	server sync      sync the configured tenants now
+//	server demo      everything at once, with a synthetic tenant
 //	server emulate   serve a snapshot as Microsoft Graph and Power Platform
 //
 // main only wires things together; the work lives in internal/.
@@ -58,6 +60,8 @@ var commands = []command{
 	{"emulate", "serve a snapshot as Graph and Power Platform APIs (no database needed)", emulateCmd},
 	{"generate", "write a synthetic tenant snapshot (no database needed)", generateCmd},
 	{"import", "load a snapshot directory into the database", importCmd},
+	{"sync", "sync the configured tenants from Microsoft Graph and Power Platform now", syncCmd},
+	{"demo", "run everything with a synthetic tenant: emulator, sync, UI (no Azure account)", demoCmd},
 }
 
 // run executes one command line and returns the process exit code.

@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	gosync "sync"
 
 	"github.com/steward-dev/steward/internal/store"
+	"github.com/steward-dev/steward/internal/sync"
 	"github.com/steward-dev/steward/internal/web"
 )
 
-// serveCmd runs the web server until SIGINT/SIGTERM, then drains requests.
+// serveCmd runs the web server, and the scheduled sync of the configured
+// tenants, until SIGINT/SIGTERM; then it drains requests and stops the loop.
 func serveCmd(ctx context.Context, env *environment, args []string) error {
 	cfg := configFromEnv(env.getenv)
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
@@ -31,12 +34,54 @@ func serveCmd(ctx context.Context, env *environment, args []string) error {
 	}
 	defer db.Close()
 
+	var schedule *sync.Schedule
+	if len(cfg.Sync.Tenants) > 0 && cfg.Sync.Interval > 0 {
+		runner, err := liveRunner(cfg, env.getenv, db, log)
+		if err != nil {
+			return usageError{err}
+		}
+		schedule = &sync.Schedule{Runner: runner, DB: db, Tenants: cfg.Sync.Tenants, Interval: cfg.Sync.Interval,
+			FullEvery: cfg.Sync.FullEvery, Log: log}
+	} else {
+		log.Info("scheduled sync is off: no tenant configured (AZURE_TENANT_ID / STEWARD_TENANTS) or STEWARD_SYNC_INTERVAL=off")
+	}
+	return serveUntilDone(ctx, cfg, db, log, schedule)
+}
+
+// liveRunner builds one runner per configured tenant behind a single Runner
+// interface for the schedule: sources are per tenant (their credential is).
+func liveRunner(cfg Config, getenv func(string) string, db *store.DB, log *slog.Logger) (*sync.Runner, error) {
+	byTenant := map[string][]sync.Source{}
+	for _, t := range cfg.Sync.Tenants {
+		sources, err := liveSources(cfg, getenv, t, nil, "", log)
+		if err != nil {
+			return nil, err
+		}
+		byTenant[t] = sources
+	}
+	return sync.NewRunner(db, log, cfg.Sync.runnerOptions(), sync.PerTenant(byTenant)), nil
+}
+
+// serveUntilDone serves the UI on cfg.Addr and runs the schedule (if any)
+// beside it; on cancellation it stops both and waits for them.
+func serveUntilDone(ctx context.Context, cfg Config, db *store.DB, log *slog.Logger, schedule *sync.Schedule) error {
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s (STEWARD_ADDR): %w", cfg.Addr, err)
 	}
+	var wg gosync.WaitGroup
+	loopCtx, stopLoops := context.WithCancel(ctx)
+	if schedule != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			schedule.Start(loopCtx)
+		}()
+	}
 	log.Info("steward listening", slog.String("url", "http://"+ln.Addr().String()))
 	err = web.New(db, log).Serve(ctx, ln)
+	stopLoops()
+	wg.Wait()
 	log.Info("steward stopped")
 	return err
 }

@@ -218,15 +218,20 @@ var cascades = []struct {
 	c   directory.Collection
 	sql string
 }{
+	// One statement per joined column: an OR in a join condition cannot be
+	// hashed, and a nested loop over 400,000 edges takes seconds.
 	{directory.GroupMembers, `UPDATE group_members e SET deleted_at = now() FROM deleted_objects d
-		WHERE e.tenant_id = $1 AND e.deleted_at IS NULL AND (
-			(d.kind = 'group' AND e.group_id = d.id) OR (d.kind IN ('user', 'group', 'servicePrincipal') AND e.member_id = d.id))`},
+		WHERE e.tenant_id = $1 AND e.deleted_at IS NULL AND d.kind = 'group' AND e.group_id = d.id`},
+	{directory.GroupMembers, `UPDATE group_members e SET deleted_at = now() FROM deleted_objects d
+		WHERE e.tenant_id = $1 AND e.deleted_at IS NULL AND d.kind IN ('user', 'group', 'servicePrincipal') AND e.member_id = d.id`},
 	{directory.Owners, `UPDATE owners e SET deleted_at = now() FROM deleted_objects d
 		WHERE e.tenant_id = $1 AND e.deleted_at IS NULL AND d.kind IN ('servicePrincipal', 'application') AND e.object_id = d.id`},
 	{directory.RoleAssignments, `UPDATE role_assignments e SET deleted_at = now() FROM deleted_objects d
 		WHERE e.tenant_id = $1 AND e.deleted_at IS NULL AND d.kind IN ('user', 'group', 'servicePrincipal') AND e.principal_id = d.id`},
 	{directory.AppRoleAssignments, `UPDATE app_role_assignments e SET deleted_at = now() FROM deleted_objects d
-		WHERE e.tenant_id = $1 AND e.deleted_at IS NULL AND d.kind = 'servicePrincipal' AND (e.principal_id = d.id OR e.resource_id = d.id)`},
+		WHERE e.tenant_id = $1 AND e.deleted_at IS NULL AND d.kind = 'servicePrincipal' AND e.principal_id = d.id`},
+	{directory.AppRoleAssignments, `UPDATE app_role_assignments e SET deleted_at = now() FROM deleted_objects d
+		WHERE e.tenant_id = $1 AND e.deleted_at IS NULL AND d.kind = 'servicePrincipal' AND e.resource_id = d.id`},
 	{directory.FlowPermissions, `UPDATE flow_permissions e SET deleted_at = now() FROM deleted_objects d
 		WHERE e.tenant_id = $1 AND e.deleted_at IS NULL AND d.kind = 'flow' AND e.environment_name || '/' || e.flow_name = d.id`},
 }

@@ -62,7 +62,7 @@ func Home(m HomeModel) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			if len(m.Tenants) == 0 {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "<section class=\"panel empty-state\" aria-labelledby=\"empty-title\"><h2 id=\"empty-title\">No tenant has been synced yet</h2><p>Steward shows, for every account in your Entra ID tenant, which resources it can reach with a password alone, which Conditional Access exclusions apply to it and why. This page fills in after the first sync of a tenant.</p><p>The built-in demo tenant arrives with the sync engine: once it lands, <code>go run ./cmd/server demo</code> loads a realistic synthetic tenant with no Azure account. The README's feature status says what works today.</p></section>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "<section class=\"panel empty-state\" aria-labelledby=\"empty-title\"><h2 id=\"empty-title\">No tenant has been synced yet</h2><p>Steward shows, for every account in your Entra ID tenant, which resources it can reach with a password alone, which Conditional Access exclusions apply to it and why. This page fills in after the first sync of a tenant.</p><p>To explore Steward without an Azure tenant, run <code>go run ./cmd/server demo</code>: it loads a realistic synthetic tenant through the same sync a real tenant uses. To connect your own tenant, see \"Connect a tenant\" in the README, then run <code>go run ./cmd/server sync</code>.</p></section>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

@@ -32,18 +32,19 @@ type Config struct {
 // how often it syncs. Credentials themselves are read by the Graph package
 // from the usual AZURE_* variables and never stored here.
 type SyncConfig struct {
-	Tenants           []string      // STEWARD_TENANTS (comma-separated), default AZURE_TENANT_ID
-	Interval          time.Duration // STEWARD_SYNC_INTERVAL: scheduled sync period in serve; 0 turns it off
-	FullEvery         time.Duration // STEWARD_FULL_SYNC_EVERY: a full run at least this often
-	GraphURL          string        // STEWARD_GRAPH_URL: Graph root (sovereign clouds, the emulator)
-	BAPURL            string        // STEWARD_BAP_URL
-	FlowURL           string        // STEWARD_FLOW_URL
-	PowerAppsURL      string        // STEWARD_POWERAPPS_URL
-	PowerPlatform     bool          // STEWARD_POWERPLATFORM: false skips the Power Platform source
-	CAFile            string        // STEWARD_CA_FILE: extra CA certificates (PEM) to trust for outbound HTTPS
-	SignInDays        int           // STEWARD_SIGNIN_DAYS: sign-in log window of a full run
-	MaxDeleteFraction float64       // STEWARD_SYNC_MAX_DELETE_FRACTION: mass-deletion breaker threshold
-	MinDeletes        int           // STEWARD_SYNC_MIN_DELETES: fewer deletions never trip the breaker
+	Tenants              []string      // STEWARD_TENANTS (comma-separated), default AZURE_TENANT_ID
+	Interval             time.Duration // STEWARD_SYNC_INTERVAL: scheduled sync period in serve; 0 turns it off
+	FullEvery            time.Duration // STEWARD_FULL_SYNC_EVERY: a full run at least this often
+	GraphURL             string        // STEWARD_GRAPH_URL: Graph root (sovereign clouds, the emulator)
+	BAPURL               string        // STEWARD_BAP_URL
+	FlowURL              string        // STEWARD_FLOW_URL
+	PowerAppsURL         string        // STEWARD_POWERAPPS_URL
+	PowerPlatform        bool          // STEWARD_POWERPLATFORM: false skips the Power Platform source
+	PowerPlatformInDelta bool          // STEWARD_POWERPLATFORM_IN_DELTA: delta runs list flows and connections too
+	CAFile               string        // STEWARD_CA_FILE: extra CA certificates (PEM) to trust for outbound HTTPS
+	SignInDays           int           // STEWARD_SIGNIN_DAYS: sign-in log window of a full run
+	MaxDeleteFraction    float64       // STEWARD_SYNC_MAX_DELETE_FRACTION: mass-deletion breaker threshold
+	MinDeletes           int           // STEWARD_SYNC_MIN_DELETES: fewer deletions never trip the breaker
 	// STEWARD_GRAPH_PACING "RU,CA,SIGNINS": the client-side budget the Graph
 	// source keeps to — resource units per 10 s, Conditional Access requests
 	// per second, sign-in log requests per 10 s. Default: Graph's documented
@@ -90,6 +91,7 @@ func configFromEnv(getenv func(string) string) Config {
 	sc.FlowURL = or("STEWARD_FLOW_URL", "https://api.flow.microsoft.com")
 	sc.PowerAppsURL = or("STEWARD_POWERAPPS_URL", "https://api.powerapps.com")
 	sc.PowerPlatform = c.boolean("STEWARD_POWERPLATFORM", or("STEWARD_POWERPLATFORM", "true"))
+	sc.PowerPlatformInDelta = c.boolean("STEWARD_POWERPLATFORM_IN_DELTA", or("STEWARD_POWERPLATFORM_IN_DELTA", "false"))
 	sc.CAFile = getenv("STEWARD_CA_FILE")
 	sc.SignInDays = c.integer("STEWARD_SIGNIN_DAYS", or("STEWARD_SIGNIN_DAYS", "30"), 1, 30)
 	sc.MinDeletes = c.integer("STEWARD_SYNC_MIN_DELETES", or("STEWARD_SYNC_MIN_DELETES", "10"), 0, 1<<30)

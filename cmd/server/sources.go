@@ -52,13 +52,14 @@ func liveSources(cfg Config, getenv func(string) string, tenant string, httpClie
 	sources := []sync.Source{g}
 	if cfg.Sync.PowerPlatform {
 		sources = append(sources, powerplatform.New(powerplatform.Config{
-			BAPURL:        cfg.Sync.BAPURL,
-			FlowURL:       cfg.Sync.FlowURL,
-			PowerAppsURL:  cfg.Sync.PowerAppsURL,
-			Tokens:        graph.TokenProvider(cred),
-			ApplicationID: getenv("AZURE_CLIENT_ID"),
-			HTTPClient:    httpClient,
-			Log:           log,
+			BAPURL:         cfg.Sync.BAPURL,
+			FlowURL:        cfg.Sync.FlowURL,
+			PowerAppsURL:   cfg.Sync.PowerAppsURL,
+			Tokens:         graph.TokenProvider(cred),
+			ApplicationID:  getenv("AZURE_CLIENT_ID"),
+			RefreshInDelta: cfg.Sync.PowerPlatformInDelta,
+			HTTPClient:     httpClient,
+			Log:            log,
 		}))
 	}
 	return sources, nil

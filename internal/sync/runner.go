@@ -214,8 +214,12 @@ func (r *Runner) fetchAll(ctx context.Context, req Request, sinks Sinks) ([]Outc
 func (r *Runner) apply(ctx context.Context, runID int64, req RunRequest, st *stages, outcomes []Outcome, tr *tracker) (status, msg string, err error) {
 	var staged []store.StagedCollection
 	for _, o := range outcomes {
-		if o.NotCaptured {
-			tr.update(o.Collection, func(rs *store.ResourceStatus) { rs.Status = "not_captured"; rs.Note = o.Reason })
+		if o.NotCaptured || o.Skipped {
+			status := "not_captured"
+			if o.Skipped {
+				status = "skipped"
+			}
+			tr.update(o.Collection, func(rs *store.ResourceStatus) { rs.Status = status; rs.Note = o.Reason })
 			continue
 		}
 		if !st.has(o.Collection) {

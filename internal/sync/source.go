@@ -60,7 +60,11 @@ type Outcome struct {
 	// NotCaptured means the source cannot see this collection (no permission,
 	// no licence, not configured): nothing stored changes. Reason says why.
 	NotCaptured bool
-	Reason      string
+	// Skipped means the source chose not to fetch the collection in this run
+	// (a delta run leaving an expensive listing to full runs): nothing stored
+	// changes. Reason says why.
+	Skipped bool
+	Reason  string
 }
 
 // Request is what a source is asked to fetch in one run.

@@ -64,6 +64,14 @@ type Config struct {
 	RetryBase time.Duration
 	// RequestTimeout bounds one attempt, body included.
 	RequestTimeout time.Duration
+	// RefreshInDelta makes delta runs list environments, flows and
+	// connections too. By default they do not: the Power Platform admin APIs
+	// have no change feed, so a delta run would cost as much as a full run
+	// (on a 100,000-user tenant most of a delta run's time); full runs
+	// (STEWARD_FULL_SYNC_EVERY, daily by default) refresh them, and sign-in
+	// logs, which delta runs do read, show failing automation (AADSTS50076)
+	// sooner than connection statuses do.
+	RefreshInDelta bool
 	// DeltaPermissionsWindow: a delta run fetches the permissions of flows
 	// modified within this window only (there is no delta API for them).
 	DeltaPermissionsWindow time.Duration

@@ -54,6 +54,13 @@ func (s *Source) Fetch(ctx context.Context, req stsync.Request, sinks stsync.Sin
 	if s.cfg.Tokens == nil {
 		return nil, errors.New("powerplatform: no token provider configured")
 	}
+	if req.Mode == stsync.Delta && !s.cfg.RefreshInDelta {
+		var out []stsync.Outcome
+		for _, c := range []directory.Collection{directory.Environments, directory.Flows, directory.FlowPermissions, directory.Connections} {
+			out = append(out, stsync.Outcome{Collection: c, Skipped: true, Reason: "no change API: refreshed by full runs"})
+		}
+		return out, nil
+	}
 	r, err := s.newRun(req, sinks)
 	if err != nil {
 		return nil, err

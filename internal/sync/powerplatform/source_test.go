@@ -13,6 +13,7 @@ import (
 	"github.com/steward-dev/steward/internal/directory"
 	"github.com/steward-dev/steward/internal/emulator"
 	stsync "github.com/steward-dev/steward/internal/sync"
+	"github.com/steward-dev/steward/internal/sync/powerplatform"
 	"github.com/steward-dev/steward/internal/synthetic"
 )
 
@@ -170,11 +171,35 @@ func TestFetchFollowsNextLink(t *testing.T) {
 	}
 }
 
-func TestFetchDeltaRefreshesRecentPermissionsOnly(t *testing.T) {
+func TestFetchDeltaSkipsByDefault(t *testing.T) {
 	t.Parallel()
 	s := MustDemo(t)
 	e, run := MustEmulator(t, s, emulator.Options{})
 	out, ss, _, err := fetch(t, newSource(t, run.URL, newTokens(e), nil), stsync.Delta)
+	if err != nil {
+		t.Fatalf("Fetch: %v", err)
+	}
+	for _, c := range []directory.Collection{directory.Environments, directory.Flows, directory.FlowPermissions, directory.Connections} {
+		if o := outcomeOf(t, out, c); !o.Skipped || o.Reason == "" {
+			t.Errorf("%s: outcome %+v, want skipped with a reason", c, o)
+		}
+		if n := len(ss.get(c).keys()); n != 0 {
+			t.Errorf("%s: staged %d objects in a skipped delta run", c, n)
+		}
+	}
+	if n := e.Stats().Total("/providers/Microsoft.BusinessAppPlatform/scopes/admin/environments"); n != 0 {
+		t.Errorf("%d requests in a skipped delta run", n)
+	}
+}
+
+// With RefreshInDelta, a delta run lists everything but fetches the
+// permissions of recently modified flows only.
+func TestFetchDeltaRefreshesRecentPermissionsOnly(t *testing.T) {
+	t.Parallel()
+	s := MustDemo(t)
+	e, run := MustEmulator(t, s, emulator.Options{})
+	refresh := func(c *powerplatform.Config) { c.RefreshInDelta = true }
+	out, ss, _, err := fetch(t, newSource(t, run.URL, newTokens(e), refresh), stsync.Delta)
 	if err != nil {
 		t.Fatalf("Fetch: %v", err)
 	}

@@ -47,5 +47,10 @@ run() { # label, then sync flags
 }
 run full-empty-db -mode full       # first sync: every row is an insert
 run full -mode full                # a full sync of a known tenant: the usual case
+if [ "${THROTTLE:-}" != 1 ]; then
+  # The raw baseline: the same requests with net/http + encoding/json + CopyFrom.
+  STEWARD_BENCH_URL=http://127.0.0.1:19000 go test -run '^$' -bench RawBaseline -benchtime 1x ./internal/sync \
+    | grep -E "^BenchmarkRawBaseline"
+fi
 curl -fsS -X POST "http://127.0.0.1:19000/_emulator/churn?fraction=0.01&seed=7" > /dev/null
 run delta -mode delta              # after 1% churn

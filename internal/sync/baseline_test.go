@@ -138,7 +138,9 @@ func (bl *baseline) list(b *testing.B, name, u, token, nextField string) []strin
 	var ids []string
 	for u != "" {
 		var page map[string]json.RawMessage
-		bl.get(b, u, token, &page)
+		if !bl.get(b, u, token, &page) {
+			return ids
+		}
 		var objs []json.RawMessage
 		json.Unmarshal(page["value"], &objs)
 		for _, o := range objs {
@@ -147,7 +149,10 @@ func (bl *baseline) list(b *testing.B, name, u, token, nextField string) []strin
 				Name string `json:"name"`
 			}
 			json.Unmarshal(o, &id)
-			ids = append(ids, id.ID+id.Name)
+			if id.Name != "" { // Power Platform: "name" is the id, "id" a resource path
+				id.ID = id.Name
+			}
+			ids = append(ids, id.ID)
 			bl.add(b, name, o)
 		}
 		u = ""
@@ -156,21 +161,27 @@ func (bl *baseline) list(b *testing.B, name, u, token, nextField string) []strin
 	return ids
 }
 
-func (bl *baseline) get(b *testing.B, u, token string, v any) {
+// get decodes one page; it reports failures with b.Error (it runs in
+// goroutines, where b.Fatal would hang the benchmark) and returns false.
+func (bl *baseline) get(b *testing.B, u, token string, v any) bool {
 	req, _ := http.NewRequest(http.MethodGet, u, nil)
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := bl.client.Do(req)
 	if err != nil {
-		b.Fatal(err)
+		b.Error(err)
+		return false
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != 200 {
 		body, _ := io.ReadAll(resp.Body)
-		b.Fatalf("GET %s: %d %s", u, resp.StatusCode, body)
+		b.Errorf("GET %s: %d %s", u, resp.StatusCode, body)
+		return false
 	}
 	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
-		b.Fatal(err)
+		b.Error(err)
+		return false
 	}
+	return true
 }
 
 // batches requests each path for every id through $batch, 20 at a time, 4 workers.
@@ -282,7 +293,7 @@ func (bl *baseline) flushLocked(b *testing.B) {
 		return
 	}
 	if _, err := bl.conn.CopyFrom(context.Background(), pgx.Identifier{"bench_raw"}, []string{"collection", "raw"}, pgx.CopyFromRows(bl.rows)); err != nil {
-		b.Fatal(err)
+		b.Error(err)
 	}
 	bl.rows = bl.rows[:0]
 }

@@ -50,7 +50,8 @@ type CollectionResult struct {
 
 // ApplyStaged applies a run's staged collections to the live tables in one
 // transaction: upserts, soft deletes (never removals), policy versions, delta
-// links, cascades to edges of deleted objects; then drops the staging tables.
+// links (unless the breaker tripped), cascades to edges of deleted objects;
+// then drops the staging tables.
 // Readers see the previous data until it commits, and all of it after.
 func (db *DB) ApplyStaged(ctx context.Context, runID int64, tenantID string, staged []StagedCollection, opts ApplyOptions) (_ map[directory.Collection]CollectionResult, err error) {
 	defer derr.Wrap(&err, "store.ApplyStaged(%d)", runID)
@@ -67,6 +68,7 @@ func (db *DB) ApplyStaged(ctx context.Context, runID int64, tenantID string, sta
 		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE deleted_objects (kind text NOT NULL, id text NOT NULL) ON COMMIT DROP`); err != nil {
 			return mapError(err, "deleted objects")
 		}
+		tripped := false
 		for _, sc := range staged {
 			spec, err := specFor(sc.Collection)
 			if err != nil {
@@ -77,14 +79,22 @@ func (db *DB) ApplyStaged(ctx context.Context, runID int64, tenantID string, sta
 				return fmt.Errorf("apply %s: %w", sc.Collection, err)
 			}
 			results[sc.Collection] = res
-			if sc.DeltaLink != "" {
-				if _, err := tx.Exec(ctx, `
-					INSERT INTO sync_state (tenant_id, collection, delta_link, run_id) VALUES ($1, $2, $3, $4)
-					ON CONFLICT (tenant_id, collection) DO UPDATE
-					SET delta_link = EXCLUDED.delta_link, run_id = EXCLUDED.run_id, updated_at = now()`,
-					tenantID, string(sc.Collection), sc.DeltaLink, runID); err != nil {
-					return mapError(err, "delta link")
-				}
+			tripped = tripped || res.Breaker != ""
+		}
+		// A tripped breaker keeps every delta link where it was: the next
+		// delta run reports the withheld deletions again, for a run that
+		// accepts them to apply. One link can feed several collections
+		// (groups/delta feeds group members), so none moves.
+		for _, sc := range staged {
+			if sc.DeltaLink == "" || tripped {
+				continue
+			}
+			if _, err := tx.Exec(ctx, `
+				INSERT INTO sync_state (tenant_id, collection, delta_link, run_id) VALUES ($1, $2, $3, $4)
+				ON CONFLICT (tenant_id, collection) DO UPDATE
+				SET delta_link = EXCLUDED.delta_link, run_id = EXCLUDED.run_id, updated_at = now()`,
+				tenantID, string(sc.Collection), sc.DeltaLink, runID); err != nil {
+				return mapError(err, "delta link")
 			}
 		}
 		if err := cascade(ctx, tx, tenantID, results); err != nil {

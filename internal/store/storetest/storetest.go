@@ -83,10 +83,7 @@ func URL() string { return packageURL }
 func Fingerprint(tb testing.TB, dbURL, tenantID string, tables ...string) map[string]string {
 	tb.Helper()
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	conn := mustConnect(tb, dbURL)
 	defer conn.Close(ctx)
 	out := map[string]string{}
 	for _, t := range tables {
@@ -198,10 +195,7 @@ func sanitize(s string) string {
 func Exec(tb testing.TB, dbURL, sql string, args ...any) {
 	tb.Helper()
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	conn := mustConnect(tb, dbURL)
 	defer conn.Close(ctx)
 	if _, err := conn.Exec(ctx, sql, args...); err != nil {
 		tb.Fatal(err)
@@ -212,12 +206,19 @@ func Exec(tb testing.TB, dbURL, sql string, args ...any) {
 func QueryRow(tb testing.TB, dbURL, sql string, args []any, dest ...any) {
 	tb.Helper()
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	conn := mustConnect(tb, dbURL)
 	defer conn.Close(ctx)
 	if err := conn.QueryRow(ctx, sql, args...).Scan(dest...); err != nil {
 		tb.Fatal(err)
 	}
+}
+
+// mustConnect opens one connection to dbURL for a test helper.
+func mustConnect(tb testing.TB, dbURL string) *pgx.Conn {
+	tb.Helper()
+	conn, err := pgx.Connect(context.Background(), dbURL)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return conn
 }

@@ -142,6 +142,29 @@ func (c *Config) integer(name, v string, lo, hi int) int {
 	return n
 }
 
+// newCommandFlags starts a command's flag set: the configuration from the
+// environment, overridable by the common flags. Call parse once the command
+// has added its own flags.
+func newCommandFlags(name string, getenv func(string) string, stderr io.Writer, withAddr bool) (*flag.FlagSet, *Config) {
+	cfg := configFromEnv(getenv)
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg.bindFlags(fs, withAddr)
+	return fs, &cfg
+}
+
+// parse parses a command's arguments and validates the configuration; both
+// kinds of mistake are the caller's (exit code 2).
+func (c *Config) parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	if err := c.Validate(); err != nil {
+		return usageError{err}
+	}
+	return nil
+}
+
 // bindFlags lets a command's flags override the environment. withAddr is false
 // for commands that do not listen.
 func (c *Config) bindFlags(fs *flag.FlagSet, withAddr bool) {

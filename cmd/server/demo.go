@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"log/slog"
 	"time"
@@ -28,24 +27,18 @@ func demoCmd(ctx context.Context, env *environment, args []string) error {
 		}
 		return env.getenv(k)
 	}
-	cfg := configFromEnv(getenv)
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
-	cfg.bindFlags(fs, true)
+	fs, cfg := newCommandFlags("demo", getenv, env.stderr, true)
 	seed := fs.Uint64("seed", 1, "which synthetic tenant")
 	hostile := fs.Bool("hostile", false, "plant hostile strings in names (escaping checks)")
-	if err := fs.Parse(args); err != nil {
-		return usageError{err}
+	if err := cfg.parse(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
 	}
-	if err := cfg.Validate(); err != nil {
-		return usageError{err}
-	}
 	log := cfg.logger(env.stderr)
 
-	db, err := openMigrated(ctx, cfg, log)
+	db, err := openMigrated(ctx, *cfg, log)
 	if err != nil {
 		return err
 	}
@@ -88,7 +81,7 @@ func demoCmd(ctx context.Context, env *environment, args []string) error {
 	cfg.Sync.GraphURL = running.URL
 	cfg.Sync.BAPURL, cfg.Sync.FlowURL, cfg.Sync.PowerAppsURL = running.URL, running.URL, running.URL
 	cfg.Sync.PowerPlatform = true
-	sources, err := liveSources(cfg, demoEnv, emu.TenantID(), running.HTTPClient(), running.AuthorityHost, log)
+	sources, err := liveSources(*cfg, demoEnv, emu.TenantID(), running.HTTPClient(), running.AuthorityHost, log)
 	if err != nil {
 		return err
 	}
@@ -110,5 +103,5 @@ func demoCmd(ctx context.Context, env *environment, args []string) error {
 		// The first pass just ran; the loop's own first pass is a cheap delta.
 	}
 	fmt.Fprintf(env.stdout, "\nSteward demo: open http://%s (Ctrl-C stops it)\n", cfg.Addr)
-	return serveUntilDone(ctx, cfg, db, log, schedule)
+	return serveUntilDone(ctx, *cfg, db, log, schedule)
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 
 	"github.com/steward-dev/steward/internal/snapshot"
@@ -13,26 +12,20 @@ import (
 // importCmd loads a snapshot directory through the sync's store path, for
 // offline analysis of an export.
 func importCmd(ctx context.Context, env *environment, args []string) error {
-	cfg := configFromEnv(env.getenv)
-	fs := flag.NewFlagSet("import", flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
-	cfg.bindFlags(fs, false)
+	fs, cfg := newCommandFlags("import", env.getenv, env.stderr, false)
 	accept := fs.Bool("accept-deletions", false, "apply deletions even when more than the breaker allows (after review)")
-	if err := fs.Parse(args); err != nil {
-		return usageError{err}
+	if err := cfg.parse(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() != 1 {
 		return usageError{fmt.Errorf("want one snapshot directory: server import DIR")}
-	}
-	if err := cfg.Validate(); err != nil {
-		return usageError{err}
 	}
 	snap, err := snapshot.Read(fs.Arg(0))
 	if err != nil {
 		return usageError{fmt.Errorf("cannot import %s: %w", fs.Arg(0), err)}
 	}
 	log := cfg.logger(env.stderr)
-	db, err := openMigrated(ctx, cfg, log)
+	db, err := openMigrated(ctx, *cfg, log)
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 
 	"github.com/steward-dev/steward/internal/store"
@@ -11,18 +10,12 @@ import (
 // migrateCmd applies pending migrations and exits: for deployments that
 // migrate in a separate step before rolling out new servers.
 func migrateCmd(ctx context.Context, env *environment, args []string) error {
-	cfg := configFromEnv(env.getenv)
-	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
-	cfg.bindFlags(fs, false)
-	if err := fs.Parse(args); err != nil {
-		return usageError{err}
+	fs, cfg := newCommandFlags("migrate", env.getenv, env.stderr, false)
+	if err := cfg.parse(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
-	}
-	if err := cfg.Validate(); err != nil {
-		return usageError{err}
 	}
 	db, err := store.Open(ctx, cfg.DatabaseURL, store.Options{})
 	if err != nil {

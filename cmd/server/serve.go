@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -16,19 +15,13 @@ import (
 // serveCmd runs the web server, and the scheduled sync of the configured
 // tenants, until SIGINT/SIGTERM; then it drains requests and stops the loop.
 func serveCmd(ctx context.Context, env *environment, args []string) error {
-	cfg := configFromEnv(env.getenv)
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
-	cfg.bindFlags(fs, true)
-	if err := fs.Parse(args); err != nil {
-		return usageError{err}
-	}
-	if err := cfg.Validate(); err != nil {
-		return usageError{err}
+	fs, cfg := newCommandFlags("serve", env.getenv, env.stderr, true)
+	if err := cfg.parse(fs, args); err != nil {
+		return err
 	}
 	log := cfg.logger(env.stderr)
 
-	db, err := openMigrated(ctx, cfg, log)
+	db, err := openMigrated(ctx, *cfg, log)
 	if err != nil {
 		return err
 	}
@@ -36,7 +29,7 @@ func serveCmd(ctx context.Context, env *environment, args []string) error {
 
 	var schedule *sync.Schedule
 	if len(cfg.Sync.Tenants) > 0 && cfg.Sync.Interval > 0 {
-		runner, err := liveRunner(cfg, env.getenv, db, log)
+		runner, err := liveRunner(*cfg, env.getenv, db, log)
 		if err != nil {
 			return usageError{err}
 		}
@@ -45,11 +38,11 @@ func serveCmd(ctx context.Context, env *environment, args []string) error {
 	} else {
 		log.Info("scheduled sync is off: no tenant configured (AZURE_TENANT_ID / STEWARD_TENANTS) or STEWARD_SYNC_INTERVAL=off")
 	}
-	return serveUntilDone(ctx, cfg, db, log, schedule)
+	return serveUntilDone(ctx, *cfg, db, log, schedule)
 }
 
-// liveRunner builds one runner per configured tenant behind a single Runner
-// interface for the schedule: sources are per tenant (their credential is).
+// liveRunner builds the schedule's runner: one set of sources per configured
+// tenant (their credential is per tenant), dispatched by sync.PerTenant.
 func liveRunner(cfg Config, getenv func(string) string, db *store.DB, log *slog.Logger) (*sync.Runner, error) {
 	byTenant := map[string][]sync.Source{}
 	for _, t := range cfg.Sync.Tenants {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"strings"
 
@@ -13,15 +12,12 @@ import (
 // syncCmd runs one sync of each configured tenant now, with a progress bar on
 // a terminal (plain lines elsewhere), then a summary.
 func syncCmd(ctx context.Context, env *environment, args []string) error {
-	cfg := configFromEnv(env.getenv)
-	fs := flag.NewFlagSet("sync", flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
-	cfg.bindFlags(fs, false)
+	fs, cfg := newCommandFlags("sync", env.getenv, env.stderr, false)
 	tenant := fs.String("tenant", "", "sync only this tenant (default: STEWARD_TENANTS or AZURE_TENANT_ID)")
 	mode := fs.String("mode", "full", "full, or delta (changes since the last run; falls back to full)")
 	accept := fs.Bool("accept-deletions", false, "apply deletions even when more than the breaker allows (after review)")
-	if err := fs.Parse(args); err != nil {
-		return usageError{err}
+	if err := cfg.parse(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
@@ -36,11 +32,8 @@ func syncCmd(ctx context.Context, env *environment, args []string) error {
 	if len(tenants) == 0 {
 		return usageError{errors.New("no tenant to sync: set AZURE_TENANT_ID (or STEWARD_TENANTS) and the AZURE_* credential variables, or pass -tenant (see the README's \"Connect a tenant\")")}
 	}
-	if err := cfg.Validate(); err != nil {
-		return usageError{err}
-	}
 	log := cfg.logger(env.stderr)
-	db, err := openMigrated(ctx, cfg, log)
+	db, err := openMigrated(ctx, *cfg, log)
 	if err != nil {
 		return err
 	}
@@ -48,7 +41,7 @@ func syncCmd(ctx context.Context, env *environment, args []string) error {
 
 	var failed []string
 	for _, t := range tenants {
-		sources, err := liveSources(cfg, env.getenv, t, nil, "", log)
+		sources, err := liveSources(*cfg, env.getenv, t, nil, "", log)
 		if err != nil {
 			return usageError{err}
 		}

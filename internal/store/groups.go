@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/json"
 	"github.com/steward-dev/steward/internal/directory"
 )
 
@@ -34,7 +35,7 @@ var groupMembersTable = register(&tableSpec{
 func refRows(parent string, refs []directory.Ref) ([]row, error) {
 	rows := make([]row, 0, len(refs))
 	for _, r := range refs {
-		raw, err := jsonMarshal(r)
+		raw, err := json.Marshal(r)
 		if err != nil {
 			return nil, err
 		}

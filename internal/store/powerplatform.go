@@ -56,7 +56,7 @@ var flowPermissionsTable = register(&tableSpec{
 				raw = raws.Permissions[i]
 			} else {
 				var err error
-				if raw, err = jsonMarshal(p); err != nil {
+				if raw, err = json.Marshal(p); err != nil {
 					return nil, err
 				}
 			}

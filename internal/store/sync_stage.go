@@ -31,7 +31,6 @@ type Stage struct {
 	seq    int64
 	buf    [][]any
 	scopes [][]any
-	puts   int
 }
 
 // stageColumns are the staging table's columns, in COPY order.
@@ -73,7 +72,6 @@ func (s *Stage) Put(ctx context.Context, o directory.Object) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.puts++
 	for _, r := range rows {
 		s.seq++
 		vals := make([]any, 0, 3+len(r.key)+len(r.vals))
@@ -119,13 +117,6 @@ func (s *Stage) Scope(ctx context.Context, parentKey string) error {
 	defer s.mu.Unlock()
 	s.scopes = append(s.scopes, []any{parentKey})
 	return s.flushIfFull(ctx)
-}
-
-// Puts returns how many objects were Put.
-func (s *Stage) Puts() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.puts
 }
 
 func (s *Stage) flushIfFull(ctx context.Context) error {

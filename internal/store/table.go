@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -59,7 +60,7 @@ func rawOf(o directory.Object) ([]byte, error) {
 	if raw := o.RawJSON(); len(raw) > 0 {
 		return raw, nil
 	}
-	return jsonMarshal(o)
+	return json.Marshal(o)
 }
 
 // splitKey splits "a/b" keys into the n key columns of a table.

@@ -1,12 +1,8 @@
 package store
 
 import (
-	"encoding/json"
-
 	"github.com/steward-dev/steward/internal/directory"
 )
-
-var jsonMarshal = json.Marshal
 
 var usersTable = register(&tableSpec{
 	collection: directory.Users,

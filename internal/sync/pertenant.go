@@ -20,6 +20,5 @@ func (p PerTenant) Fetch(ctx context.Context, req Request, sinks Sinks) ([]Outco
 	if !ok {
 		return nil, fmt.Errorf("no sources configured for tenant %s", req.TenantID)
 	}
-	r := &Runner{sources: sources}
-	return r.fetchAll(ctx, req, sinks)
+	return fetchAll(ctx, sources, req, sinks)
 }

@@ -128,7 +128,7 @@ func (r *Runner) Run(ctx context.Context, req RunRequest) (_ store.SyncRun, err 
 	tr := newTracker()
 	stopProgress := r.reportProgress(ctx, run.ID, tr, req.Observe)
 	st := newStages(ctx, r.db, run.ID)
-	outcomes, fetchErr := r.fetchAll(ctx, Request{
+	outcomes, fetchErr := fetchAll(ctx, r.sources, Request{
 		TenantID:     req.TenantID,
 		Mode:         mode,
 		DeltaLinks:   linksByCollection(links),
@@ -176,8 +176,8 @@ func (r *Runner) Run(ctx context.Context, req RunRequest) (_ store.SyncRun, err 
 	return final, nil
 }
 
-// fetchAll runs every source concurrently; the first error cancels the others.
-func (r *Runner) fetchAll(ctx context.Context, req Request, sinks Sinks) ([]Outcome, error) {
+// fetchAll runs sources concurrently; the first error cancels the others.
+func fetchAll(ctx context.Context, sources []Source, req Request, sinks Sinks) ([]Outcome, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
@@ -186,7 +186,7 @@ func (r *Runner) fetchAll(ctx context.Context, req Request, sinks Sinks) ([]Outc
 		firstErr error
 		wg       gosync.WaitGroup
 	)
-	for _, src := range r.sources {
+	for _, src := range sources {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

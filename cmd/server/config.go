@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/steward-dev/steward/internal/exposure"
 	"github.com/steward-dev/steward/internal/store"
 	"github.com/steward-dev/steward/internal/sync"
 )
@@ -23,6 +24,7 @@ type Config struct {
 	LogLevel    string // STEWARD_LOG_LEVEL, -log-level: debug | info | warn | error
 	LogFormat   string // STEWARD_LOG_FORMAT, -log-format: text | json
 	Sync        SyncConfig
+	Exposure    ExposureConfig
 
 	// problems found while reading the environment, reported by Validate.
 	problems []string
@@ -54,11 +56,46 @@ type SyncConfig struct {
 	PacingSignIns int
 }
 
-// runnerOptions turns the configuration into the runner's.
-func (c SyncConfig) runnerOptions() sync.Options {
+// ExposureConfig holds the evaluation's thresholds (EXPOSURE.md §7, §8).
+type ExposureConfig struct {
+	DormantDays        int      // STEWARD_DORMANT_DAYS: no successful sign-in for this long is DORMANT (90)
+	SecretMaxDays      int      // STEWARD_SECRET_MAX_DAYS: longer-lived client secrets are SP_SECRET_LONG_LIVED (180)
+	SecretExpiringDays int      // STEWARD_SECRET_EXPIRING_DAYS: secrets ending this soon are SP_SECRET_EXPIRING (30)
+	NamePatterns       []string // STEWARD_SA_NAME_PATTERNS: comma-separated service-account name patterns
+	ServiceGroups      []string // STEWARD_SA_GROUPS: comma-separated groups (ids or names) of service accounts
+}
+
+// evaluation returns the exposure configuration evaluated at now.
+func (c ExposureConfig) evaluation(now time.Time) exposure.Config {
+	e := exposure.DefaultConfig(now)
+	e.DormantDays = c.DormantDays
+	e.SecretMaxLifetime = time.Duration(c.SecretMaxDays) * 24 * time.Hour
+	e.SecretExpiringWithin = time.Duration(c.SecretExpiringDays) * 24 * time.Hour
+	if len(c.NamePatterns) > 0 {
+		e.NamePatterns = c.NamePatterns
+	}
+	e.ServiceAccountGroups = c.ServiceGroups
+	return e
+}
+
+// commaList splits a comma-separated setting, dropping empty items.
+func commaList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// runnerOptions turns the configuration into the runner's: every run that
+// applies data is followed by an evaluation of the tenant.
+func (c Config) runnerOptions(db *store.DB, log *slog.Logger) sync.Options {
 	return sync.Options{
-		Apply:        &store.ApplyOptions{MaxDeleteFraction: c.MaxDeleteFraction, MinDeletes: c.MinDeletes},
-		SignInWindow: time.Duration(c.SignInDays) * 24 * time.Hour,
+		Apply:        &store.ApplyOptions{MaxDeleteFraction: c.Sync.MaxDeleteFraction, MinDeletes: c.Sync.MinDeletes},
+		SignInWindow: time.Duration(c.Sync.SignInDays) * 24 * time.Hour,
+		Evaluate:     evaluator(db, c.Exposure, log),
 	}
 }
 
@@ -78,12 +115,14 @@ func configFromEnv(getenv func(string) string) Config {
 		LogLevel:    or("STEWARD_LOG_LEVEL", "info"),
 		LogFormat:   or("STEWARD_LOG_FORMAT", "text"),
 	}
+	ec := &c.Exposure
+	ec.DormantDays = c.integer("STEWARD_DORMANT_DAYS", or("STEWARD_DORMANT_DAYS", "90"), 1, 3650)
+	ec.SecretMaxDays = c.integer("STEWARD_SECRET_MAX_DAYS", or("STEWARD_SECRET_MAX_DAYS", "180"), 1, 36500)
+	ec.SecretExpiringDays = c.integer("STEWARD_SECRET_EXPIRING_DAYS", or("STEWARD_SECRET_EXPIRING_DAYS", "30"), 1, 3650)
+	ec.NamePatterns = commaList(getenv("STEWARD_SA_NAME_PATTERNS"))
+	ec.ServiceGroups = commaList(getenv("STEWARD_SA_GROUPS"))
 	sc := &c.Sync
-	for _, t := range strings.Split(or("STEWARD_TENANTS", getenv("AZURE_TENANT_ID")), ",") {
-		if t = strings.TrimSpace(t); t != "" {
-			sc.Tenants = append(sc.Tenants, t)
-		}
-	}
+	sc.Tenants = commaList(or("STEWARD_TENANTS", getenv("AZURE_TENANT_ID")))
 	sc.Interval = c.duration("STEWARD_SYNC_INTERVAL", or("STEWARD_SYNC_INTERVAL", "4h"))
 	sc.FullEvery = c.duration("STEWARD_FULL_SYNC_EVERY", or("STEWARD_FULL_SYNC_EVERY", "24h"))
 	sc.GraphURL = or("STEWARD_GRAPH_URL", "https://graph.microsoft.com")

@@ -85,7 +85,7 @@ func demoCmd(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	runner := sync.NewRunner(db, log, cfg.Sync.runnerOptions(), sources...)
+	runner := sync.NewRunner(db, log, cfg.runnerOptions(db, log), sources...)
 	tenant := &store.Tenant{ID: snap.Tenant.ID, DisplayName: snap.Tenant.DisplayName, DefaultDomain: snap.Tenant.DefaultDomain}
 	progress := newProgressPrinter(env.stdout)
 	run, err := runner.Run(ctx, sync.RunRequest{TenantID: emu.TenantID(), Tenant: tenant, Mode: sync.Full, Observe: progress.observe})

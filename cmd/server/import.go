@@ -31,7 +31,7 @@ func importCmd(ctx context.Context, env *environment, args []string) error {
 	}
 	defer db.Close()
 
-	runner := sync.NewRunner(db, log, cfg.Sync.runnerOptions(), sync.SnapshotSource{Snapshot: snap})
+	runner := sync.NewRunner(db, log, cfg.runnerOptions(db, log), sync.SnapshotSource{Snapshot: snap})
 	progress := newProgressPrinter(env.stdout)
 	run, err := runner.Run(ctx, sync.RunRequest{
 		TenantID:        snap.Tenant.ID,

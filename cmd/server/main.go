@@ -7,6 +7,7 @@
 //	server sync      sync the configured tenants now
 //	server demo      everything at once, with a synthetic tenant
 //	server emulate   serve a snapshot as Microsoft Graph and Power Platform
+//	server whatif    explain one account's exposure
 //
 // main only wires things together; the work lives in internal/.
 package main
@@ -61,6 +62,7 @@ var commands = []command{
 	{"generate", "write a synthetic tenant snapshot (no database needed)", generateCmd},
 	{"import", "load a snapshot directory into the database", importCmd},
 	{"sync", "sync the configured tenants from Microsoft Graph and Power Platform now", syncCmd},
+	{"whatif", "explain one account's MFA exposure, from a snapshot or stored data", whatifCmd},
 	{"demo", "run everything with a synthetic tenant: emulator, sync, UI (no Azure account)", demoCmd},
 }
 

@@ -52,7 +52,7 @@ func liveRunner(cfg Config, getenv func(string) string, db *store.DB, log *slog.
 		}
 		byTenant[t] = sources
 	}
-	return sync.NewRunner(db, log, cfg.Sync.runnerOptions(), sync.PerTenant(byTenant)), nil
+	return sync.NewRunner(db, log, cfg.runnerOptions(db, log), sync.PerTenant(byTenant)), nil
 }
 
 // serveUntilDone serves the UI on cfg.Addr and runs the schedule (if any)

@@ -45,7 +45,7 @@ func syncCmd(ctx context.Context, env *environment, args []string) error {
 		if err != nil {
 			return usageError{err}
 		}
-		runner := sync.NewRunner(db, log, cfg.Sync.runnerOptions(), sources...)
+		runner := sync.NewRunner(db, log, cfg.runnerOptions(db, log), sources...)
 		progress := newProgressPrinter(env.stdout)
 		run, err := runner.Run(ctx, sync.RunRequest{TenantID: t, Mode: sync.Mode(*mode), AcceptDeletions: *accept, Observe: progress.observe})
 		if run.ID != 0 {

@@ -24,6 +24,10 @@ type Options struct {
 	// ProgressEvery is how often a running run's counts are written to its
 	// sync_runs row for the sync page (default 2 s).
 	ProgressEvery time.Duration
+	// Evaluate, when set, is called once a run that applied data (succeeded
+	// or needs review) is finished, still holding the tenant's lock, to
+	// evaluate the tenant and store the results. A failure is logged.
+	Evaluate func(ctx context.Context, tenantID string, runID int64) error
 }
 
 func (o Options) withDefaults() Options {
@@ -164,6 +168,17 @@ func (r *Runner) Run(ctx context.Context, req RunRequest) (_ store.SyncRun, err 
 	}
 	if req.Observe != nil {
 		req.Observe(resources)
+	}
+	if fetchErr == nil && r.opts.Evaluate != nil {
+		// Still under the tenant's lock, so evaluations follow runs in order.
+		// A failure leaves the previous evaluation current; the applied data
+		// stays, and the next run evaluates again.
+		began := time.Now()
+		if err := r.opts.Evaluate(ctx, req.TenantID, run.ID); err != nil {
+			log.Error("evaluating the tenant failed; the previous evaluation stays current", slog.Any("error", err))
+		} else {
+			log.Info("tenant evaluated", slog.Duration("elapsed", time.Since(began)))
+		}
 	}
 	final, err := r.db.SyncRun(context.WithoutCancel(ctx), run.ID)
 	if err != nil {

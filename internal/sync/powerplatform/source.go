@@ -172,9 +172,9 @@ func (r *run) children(ctx context.Context, envs []directory.Environment) error 
 		})
 	}
 
-	r.permQ = make(chan flowRef, r.cfg.Concurrency)
+	r.permQ = make(chan flowRef, r.cfg.PermissionConcurrency)
 	var permWorkers, listWorkers sync.WaitGroup
-	for range r.cfg.Concurrency {
+	for range r.cfg.PermissionConcurrency {
 		permWorkers.Go(func() { drain(ctx, r.permQ, r.permissions, fail) })
 	}
 	lists := make(chan func(context.Context) error)

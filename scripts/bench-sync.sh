@@ -44,6 +44,8 @@ run() { # label, then sync flags
     "$work/server" sync "$@" > "$work/$label.log" 2> "$work/$label.err" || { tail -n 20 "$work/$label.err"; exit 1; }
   tail -n 1 "$work/$label.err"
   grep -E "^sync run" "$work/$label.log"
+  # The emulator's counters so far: 429s it answered and resource units spent.
+  curl -fsS http://127.0.0.1:19000/_emulator/stats | grep -oE '"(throttled|resourceUnits)":[0-9]+' | tr '\n' ' '; echo
 }
 run full-empty-db -mode full       # first sync: every row is an insert
 run full -mode full                # a full sync of a known tenant: the usual case

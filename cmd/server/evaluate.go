@@ -15,13 +15,16 @@ import (
 func evaluator(db *store.DB, ec ExposureConfig, log *slog.Logger) func(ctx context.Context, tenantID string, runID int64) error {
 	return func(ctx context.Context, tenantID string, runID int64) error {
 		began := time.Now()
-		snap, err := db.LoadSnapshot(ctx, tenantID)
+		snap, err := db.LoadForEvaluation(ctx, tenantID)
 		if err != nil {
 			return err
 		}
 		loaded := time.Now()
 		ev := exposure.Evaluate(snap, ec.evaluation(time.Now().UTC()))
 		evaluated := time.Now()
+		// Only the results are stored: let the directory go before writing
+		// them (on a large tenant it is most of the memory).
+		ev.Forget()
 		id, err := db.SaveEvaluation(ctx, tenantID, runID, ev, evaluated.Sub(loaded))
 		if err != nil {
 			return err

@@ -51,7 +51,7 @@ func whatifCmd(ctx context.Context, env *environment, args []string) error {
 			return err
 		}
 		defer db.Close()
-		s, err := db.LoadSnapshot(ctx, *tenant)
+		s, err := db.LoadForEvaluation(ctx, *tenant)
 		if derr.Code(err) == derr.ENOTFOUND {
 			return usageError{errors.New(derr.Message(err))}
 		}

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/steward-dev/steward/internal/exposure"
+	"github.com/steward-dev/steward/internal/store"
 	"github.com/steward-dev/steward/internal/store/storetest"
 	"github.com/steward-dev/steward/internal/synthetic"
 )
@@ -69,8 +70,10 @@ func TestRun_whatif(t *testing.T) {
 		}
 	}
 
-	// From stored data: import, then the same question by tenant.
-	env := envOf(map[string]string{"DATABASE_URL": storetest.NewDB(t)})
+	// From stored data: import (which evaluates the tenant and stores the
+	// results), then the same question by tenant.
+	dbURL := storetest.NewDB(t)
+	env := envOf(map[string]string{"DATABASE_URL": dbURL})
 	if code := run(context.Background(), []string{"import", dir}, env, io.Discard, &errOut); code != 0 {
 		t.Fatalf("import: exit %d\n%s", code, errOut.String())
 	}
@@ -90,6 +93,15 @@ func TestRun_whatif(t *testing.T) {
 	var fromStore exposure.WhatIf
 	if err := json.Unmarshal(out.Bytes(), &fromStore); err != nil {
 		t.Fatal(err)
+	}
+	db, err := store.Open(context.Background(), dbURL, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	cur, err := db.CurrentEvaluation(context.Background(), tenant.ID)
+	if err != nil || cur.Accounts == 0 || cur.SyncRunID == nil {
+		t.Errorf("after import, the current evaluation is %+v, %v; want one tagged with the import's run", cur, err)
 	}
 	if fromStore.Exposure != fromSnapshot.Exposure || len(fromStore.Resources) != len(fromSnapshot.Resources) || len(fromStore.Findings) != len(fromSnapshot.Findings) {
 		t.Errorf("stored data and snapshot disagree:\nstore:    %+v\nsnapshot: %+v", fromStore, fromSnapshot)

@@ -177,6 +177,21 @@ func Decode[T any, P interface {
 	return v, nil
 }
 
+// DecodeLean is Decode without keeping the raw JSON (Raw stays nil): for
+// readers that hold a whole large tenant in memory and never show its raw
+// JSON, such as the evaluation of stored data.
+func DecodeLean[T any, P interface {
+	*T
+	Object
+}](data []byte) (T, error) {
+	var v T
+	if err := json.Unmarshal(bytes.TrimSpace(data), &v); err != nil {
+		return v, explain(err)
+	}
+	P(&v).normalize()
+	return v, nil
+}
+
 // explain rewrites encoding/json's type errors into sentences.
 func explain(err error) error {
 	var te *json.UnmarshalTypeError

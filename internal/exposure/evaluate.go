@@ -28,6 +28,11 @@ func Evaluate(s *directory.Snapshot, cfg Config) *Evaluation {
 	return ev
 }
 
+// Forget lets go of the directory the evaluation was made from: Accounts
+// stay, Find and Explain no longer work. For callers that only store the
+// results of a large tenant, it frees most of the memory before they do.
+func (e *Evaluation) Forget() { e.x = nil }
+
 // Find returns the account with an id, a userPrincipalName or (service
 // principals) an appId, evaluated with every policy that includes or
 // excludes it listed per resource. An unknown account is ENOTFOUND.
@@ -39,6 +44,9 @@ func (e *Evaluation) Find(idOrName string) (*Account, error) {
 // evaluated even if it is outside the catalog, and only it is listed.
 func (e *Evaluation) Explain(idOrName, appID string) (*Account, error) {
 	x := e.x
+	if x == nil {
+		return nil, derr.Errorf(derr.EINTERNAL, "exposure: Explain after Forget")
+	}
 	key := strings.TrimSpace(idOrName)
 	var extra *Resource
 	if appID != "" {
@@ -79,20 +87,67 @@ func (x *index) evalUser(u *directory.User, detail bool, extra *Resource) *Accou
 			a.Privileged = append(a.Privileged, name)
 		}
 	}
-	scopes := make([]scope, len(x.policies))
-	for i, c := range x.policies {
-		if !c.workload {
-			scopes[i] = x.scopeOf(c, s)
+	// The policies that include or exclude the user, in policy order; the
+	// buffer is reused from user to user (evaluation is sequential).
+	// A tenant evaluation keeps only policies that include the user: an
+	// exclusion from a policy that would not include it changes nothing.
+	// Find lists those too.
+	rel := x.relBuf[:0]
+	for _, c := range x.userPolicies {
+		if sc := x.scopeOf(c, s, detail); sc.included || sc.excluded {
+			rel = append(rel, relPolicy{c, sc})
 		}
 	}
-	for _, r := range x.resourcesOf(u, extra) {
-		a.Resources = append(a.Resources, x.verdict(r, scopes, detail))
+	x.relBuf = rel
+	resources := x.resourcesOf(u, extra)
+	// Users who reach the same policies by the same paths and use nothing
+	// beyond the catalog get the same verdicts: on a large tenant most
+	// users share a handful of verdict lists, computed once, read-only.
+	memo := ""
+	if !detail && len(resources) > 0 && len(x.catalogOnly) > 0 && &resources[0] == &x.catalogOnly[0] {
+		memo = relKey(rel)
+		if rs, ok := x.verdictMemo[memo]; ok {
+			a.Resources = rs
+		}
+	}
+	if a.Resources == nil {
+		a.Resources = make([]ResourceVerdict, 0, len(resources))
+		for _, r := range resources {
+			a.Resources = append(a.Resources, x.verdict(r, rel, detail))
+		}
+		if memo != "" {
+			x.verdictMemo[memo] = a.Resources
+		}
 	}
 	a.Exposure = exposureOf(a)
-	a.Exclusions = x.exclusions(scopes)
+	a.Exclusions = x.exclusions(rel)
 	a.ServiceAccount = x.classify(u, s, a)
-	a.Findings = x.userFindings(u, s, a, scopes)
+	a.Findings = x.userFindings(u, s, a, rel)
 	return a
+}
+
+// relKey identifies a list of policies with the user's scope in each.
+func relKey(rel []relPolicy) string {
+	var b strings.Builder
+	for _, p := range rel {
+		b.WriteString(p.c.id)
+		if p.sc.included {
+			b.WriteString("\x00i")
+			b.WriteString(p.sc.inPath)
+		}
+		if p.sc.excluded {
+			b.WriteString("\x00e")
+			b.WriteString(p.sc.exPath)
+		}
+		b.WriteByte(1)
+	}
+	return b.String()
+}
+
+// relPolicy is a user policy that includes or excludes the user at hand.
+type relPolicy struct {
+	c  *policy
+	sc scope
 }
 
 func sortedRoles(m map[string]heldRole) []heldRole {
@@ -108,12 +163,22 @@ func sortedRoles(m map[string]heldRole) []heldRole {
 type usedResource struct {
 	Resource
 	used bool
+	idx  int // see index.resourceIndex
 }
 
 // resourcesOf lists the resources a user is evaluated against: those it
 // was seen using first (catalog order, then others by name), then the rest
 // of the catalog.
 func (x *index) resourcesOf(u *directory.User, extra *Resource) []usedResource {
+	if extra == nil && len(x.signIns[u.ID]) == 0 && len(x.connsOf[u.ID]) == 0 && len(x.flowsOf[u.ID]) == 0 {
+		// Most users: the catalog alone, shared read-only.
+		if x.catalogOnly == nil {
+			for _, r := range Catalog {
+				x.catalogOnly = append(x.catalogOnly, usedResource{Resource: r, idx: x.resourceIndex(r.AppID)})
+			}
+		}
+		return x.catalogOnly
+	}
 	seen := map[string]string{} // appId → name from the evidence
 	note := func(appID, name string) {
 		appID = directory.ID(appID)
@@ -143,10 +208,10 @@ func (x *index) resourcesOf(u *directory.User, extra *Resource) []usedResource {
 	var used, rest, others []usedResource
 	for _, r := range Catalog {
 		if _, ok := seen[r.AppID]; ok {
-			used = append(used, usedResource{r, true})
+			used = append(used, usedResource{Resource: r, used: true})
 			delete(seen, r.AppID)
 		} else {
-			rest = append(rest, usedResource{r, false})
+			rest = append(rest, usedResource{Resource: r})
 		}
 	}
 	for id, name := range seen {
@@ -160,12 +225,15 @@ func (x *index) resourcesOf(u *directory.User, extra *Resource) []usedResource {
 				r.Name = "app " + id
 			}
 		}
-		others = append(others, usedResource{r, true})
+		others = append(others, usedResource{Resource: r, used: true})
 	}
 	slices.SortFunc(others, func(a, b usedResource) int { return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.AppID, b.AppID)) })
 	out := append(append(used, others...), rest...)
 	if extra != nil && !slices.ContainsFunc(out, func(r usedResource) bool { return r.AppID == extra.AppID }) {
-		out = append(out, usedResource{*extra, false})
+		out = append(out, usedResource{Resource: *extra})
+	}
+	for i := range out {
+		out[i].idx = x.resourceIndex(out[i].AppID)
 	}
 	return out
 }
@@ -176,11 +244,80 @@ func connectorName(apiID string) string {
 	return strings.ToLower(apiID[strings.LastIndexByte(apiID, '/')+1:])
 }
 
+// target is what a policy does on one resource for a user it includes and
+// does not exclude: computed once per policy and resource, shared by every
+// user (its Conditions are read-only).
+type target struct {
+	effect      Effect
+	conditions  []string
+	appExcluded bool // notTargeted because excludeApplications names the resource
+}
+
+// targetOn returns (and caches) the policy's target on a resource; idx is
+// the resource's number in the index (see index.resourceIndex).
+func (c *policy) targetOn(r Resource, idx int) *target {
+	if idx < len(c.targetCache) && c.targetCache[idx] != nil {
+		return c.targetCache[idx]
+	}
+	t := c.computeTarget(r)
+	if idx >= len(c.targetCache) {
+		c.targetCache = append(c.targetCache, make([]*target, idx+1-len(c.targetCache))...)
+	}
+	c.targetCache[idx] = t
+	return t
+}
+
+// resourceIndex numbers resources by appId for the policies' target caches.
+func (x *index) resourceIndex(appID string) int {
+	if i, ok := x.resIdx[appID]; ok {
+		return i
+	}
+	i := len(x.resIdx)
+	x.resIdx[appID] = i
+	return i
+}
+
+func (c *policy) computeTarget(r Resource) *target {
+	targeted, why, appEx := c.targets(r)
+	switch {
+	case !targeted:
+		return &target{effect: EffectNotTargeted, conditions: []string{why}, appExcluded: appEx}
+	case c.grant == grantNone:
+		return &target{effect: EffectNotTargeted, conditions: []string{c.grantReason}}
+	case c.grant == grantBlock && len(c.conditions) > 0 && !c.allButLocations:
+		// A block of some sign-ins (legacy clients, some countries, risky
+		// ones) demands nothing of the others: a password alone still
+		// works there, so it protects nothing. Only "blocked everywhere but
+		// these locations" confines password-only sign-in, and is
+		// conditional below, like MFA that trusted locations skip.
+		return &target{effect: EffectNotTargeted,
+			conditions: append([]string{"blocks only some sign-ins; the others need only a password"}, c.conditions...)}
+	}
+	t := &target{}
+	switch c.grant {
+	case grantBlock:
+		t.effect = EffectBlock
+	case grantMFA:
+		t.effect = EffectMFA
+	case grantConditional:
+		t.effect = EffectConditional
+		t.conditions = append(t.conditions, c.grantReason)
+	}
+	if len(c.conditions) > 0 {
+		t.effect = EffectConditional
+		t.conditions = append(t.conditions, c.conditions...)
+	}
+	if c.reportOnly() {
+		t.effect = EffectReportOnly
+	}
+	return t
+}
+
 // effectOf is what a user policy does for a user (scope sc) on resource r.
 // ok is false when the policy neither includes nor excludes the user.
-func (x *index) effectOf(c *policy, sc scope, r Resource) (pe PolicyEffect, appExcluded, ok bool) {
+func (x *index) effectOf(c *policy, sc scope, r usedResource) (pe PolicyEffect, ok bool) {
 	if c.workload || !sc.included && !sc.excluded {
-		return pe, false, false
+		return pe, false
 	}
 	pe = PolicyEffect{ID: c.id, Name: c.name, State: c.state, Path: sc.inPath}
 	switch {
@@ -189,47 +326,13 @@ func (x *index) effectOf(c *policy, sc scope, r Resource) (pe PolicyEffect, appE
 		if sc.excluded {
 			pe.Path = sc.exPath
 		}
-		return pe, false, true
 	case sc.excluded:
 		pe.Effect, pe.Path = EffectExcluded, sc.exPath
-		return pe, false, true
+	default:
+		t := c.targetOn(r.Resource, r.idx)
+		pe.Effect, pe.Conditions, pe.AppExcluded = t.effect, t.conditions, t.appExcluded
 	}
-	targeted, why, appEx := c.targets(r)
-	if !targeted {
-		pe.Effect, pe.Conditions = EffectNotTargeted, []string{why}
-		return pe, appEx, true
-	}
-	switch {
-	case c.grant == grantNone:
-		pe.Effect, pe.Conditions = EffectNotTargeted, []string{c.grantReason}
-		return pe, false, true
-	case c.grant == grantBlock && len(c.conditions) > 0 && !c.allButLocations:
-		// A block of some sign-ins (legacy clients, some countries, risky
-		// ones) demands nothing of the others: a password alone still
-		// works there, so it protects nothing. Only "blocked everywhere but
-		// these locations" confines password-only sign-in, and is
-		// conditional below, like MFA that trusted locations skip.
-		pe.Effect = EffectNotTargeted
-		pe.Conditions = append([]string{"blocks only some sign-ins; the others need only a password"}, c.conditions...)
-		return pe, false, true
-	}
-	switch c.grant {
-	case grantBlock:
-		pe.Effect = EffectBlock
-	case grantMFA:
-		pe.Effect = EffectMFA
-	case grantConditional:
-		pe.Effect = EffectConditional
-		pe.Conditions = append(pe.Conditions, c.grantReason)
-	}
-	if len(c.conditions) > 0 {
-		pe.Effect = EffectConditional
-		pe.Conditions = append(pe.Conditions, c.conditions...)
-	}
-	if c.reportOnly() {
-		pe.Effect = EffectReportOnly
-	}
-	return pe, false, true
+	return pe, true
 }
 
 // verdictOf maps an effect to the verdict it gives.
@@ -247,47 +350,63 @@ func verdictOf(e Effect) Verdict {
 	return VerdictNone
 }
 
-// verdict decides one resource: the strongest effect of the policies.
-func (x *index) verdict(r usedResource, scopes []scope, detail bool) ResourceVerdict {
+// quickEffect is effectOf's Effect alone, without building a PolicyEffect:
+// the hot loop of a tenant evaluation.
+func quickEffect(c *policy, sc scope, r usedResource) (Effect, *target) {
+	switch {
+	case c.isDisabled:
+		return EffectDisabled, nil
+	case sc.excluded:
+		return EffectExcluded, nil
+	}
+	t := c.targetOn(r.Resource, r.idx)
+	return t.effect, t
+}
+
+// verdict decides one resource: the strongest effect of the policies that
+// include or exclude the user (rel, indexes into x.policies). detail keeps
+// every such policy; otherwise only those that decide the verdict or, for
+// none, explain it (exclusions, app exclusions, disabled policies).
+func (x *index) verdict(r usedResource, rel []relPolicy, detail bool) ResourceVerdict {
 	rv := ResourceVerdict{AppID: r.AppID, Name: r.Name, Used: r.used, Verdict: VerdictNone}
-	var all []PolicyEffect
-	var appEx []bool
-	for i, c := range x.policies {
-		pe, ex, ok := x.effectOf(c, scopes[i], r.Resource)
-		if !ok {
-			continue
-		}
-		all = append(all, pe)
-		appEx = append(appEx, ex)
-		if c.demandsMFA() && c.enabled() {
-			rv.excluded = rv.excluded || pe.Effect == EffectExcluded
-			rv.appExcluded = rv.appExcluded || ex
-		}
-		if v := verdictOf(pe.Effect); v.Stronger(rv.Verdict) {
+	for _, p := range rel {
+		c := p.c
+		e, t := quickEffect(c, p.sc, r)
+		if v := verdictOf(e); v.Stronger(rv.Verdict) {
 			rv.Verdict = v
 		}
+		if c.isEnabled && c.demandsMFA() {
+			rv.excluded = rv.excluded || e == EffectExcluded
+			rv.appExcluded = rv.appExcluded || t != nil && t.appExcluded
+		}
 	}
-	for i, pe := range all {
+	for _, p := range rel {
+		c := p.c
+		e, t := quickEffect(c, p.sc, r)
 		keep := detail
 		switch {
 		case rv.Verdict != VerdictNone:
-			keep = keep || verdictOf(pe.Effect) == rv.Verdict
+			keep = keep || verdictOf(e) == rv.Verdict
 		default:
-			keep = keep || pe.Effect == EffectExcluded || pe.Effect == EffectDisabled || appEx[i]
+			keep = keep || e == EffectExcluded || e == EffectDisabled || t != nil && t.appExcluded
 		}
 		if keep {
+			pe, _ := x.effectOf(c, p.sc, r)
 			rv.Policies = append(rv.Policies, pe)
 		}
 	}
-	rv.Reason = reasonOf(rv, all, appEx)
+	if detail {
+		rv.Reason = Reason(rv)
+	}
 	return rv
 }
 
-// reasonOf sums a verdict up in a sentence.
-func reasonOf(rv ResourceVerdict, all []PolicyEffect, appEx []bool) string {
+// Reason sums a resource's verdict up in a sentence, from the policies kept
+// with it (an evaluation keeps the deciding ones; Find keeps all).
+func Reason(rv ResourceVerdict) string {
 	names := func(e Effect) string {
 		var n []string
-		for _, pe := range all {
+		for _, pe := range rv.Policies {
 			if pe.Effect == e {
 				n = append(n, pe.Name)
 			}
@@ -300,7 +419,7 @@ func reasonOf(rv ResourceVerdict, all []PolicyEffect, appEx []bool) string {
 	case VerdictMFA:
 		return "MFA required by " + names(EffectMFA) + "."
 	case VerdictConditional:
-		for _, pe := range all {
+		for _, pe := range rv.Policies {
 			if pe.Effect == EffectConditional {
 				return "MFA only in some sign-ins: " + strings.Join(pe.Conditions, "; ") + " (" + pe.Name + ")."
 			}
@@ -309,18 +428,18 @@ func reasonOf(rv ResourceVerdict, all []PolicyEffect, appEx []bool) string {
 		return "Only report-only policies would require MFA: " + names(EffectReportOnly) + "."
 	}
 	var why []string
-	for i, pe := range all {
+	for _, pe := range rv.Policies {
 		switch {
 		case pe.Effect == EffectExcluded:
 			why = append(why, "excluded from "+pe.Name+" via "+pe.Path)
-		case appEx[i]:
+		case pe.AppExcluded:
 			why = append(why, rv.Name+" excluded from "+pe.Name)
 		}
 	}
 	if len(why) > 0 {
 		return "Password-only sign-in possible: " + strings.Join(why, "; ") + "."
 	}
-	for _, pe := range all {
+	for _, pe := range rv.Policies {
 		if pe.Effect == EffectDisabled {
 			why = append(why, pe.Name+" is disabled")
 		}
@@ -350,11 +469,11 @@ func exposureOf(a *Account) Level {
 
 // exclusions lists the MFA (or block) policies that would include the user
 // but exclude it, and those that leave out apps, with their paths.
-func (x *index) exclusions(scopes []scope) []Exclusion {
+func (x *index) exclusions(rel []relPolicy) []Exclusion {
 	var out []Exclusion
-	for i, c := range x.policies {
-		sc := scopes[i]
-		if c.workload || c.disabled() || !c.demandsMFA() || !sc.included {
+	for _, p := range rel {
+		c, sc := p.c, p.sc
+		if c.isDisabled || !c.demandsMFA() || !sc.included {
 			continue
 		}
 		if sc.excluded && strings.HasPrefix(sc.exPath, "unknown group") {

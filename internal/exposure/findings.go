@@ -61,7 +61,7 @@ func sortFindings(fs []Finding) {
 }
 
 // userFindings lists a user's findings.
-func (x *index) userFindings(u *directory.User, s *subject, a *Account, scopes []scope) []Finding {
+func (x *index) userFindings(u *directory.User, s *subject, a *Account, rel []relPolicy) []Finding {
 	var fs []Finding
 	add := func(code string, sev Severity, msg, fix string, ev map[string]any) {
 		fs = append(fs, Finding{Code: code, Severity: sev, Message: msg, Remediation: fix, Evidence: ev})
@@ -148,9 +148,9 @@ func (x *index) userFindings(u *directory.User, s *subject, a *Account, scopes [
 	}
 	if svc && a.Enabled {
 		var tou, freq []string
-		for i, c := range x.policies {
-			sc := scopes[i]
-			if c.workload || !c.enabled() || !sc.included || sc.excluded || !x.targetsAny(c, a.Resources) {
+		for _, p := range rel {
+			c, sc := p.c, p.sc
+			if !c.isEnabled || !sc.included || sc.excluded || !x.targetsAny(c, a.Resources) {
 				continue
 			}
 			if c.termsOfUse {
@@ -192,15 +192,22 @@ func (x *index) userFindings(u *directory.User, s *subject, a *Account, scopes [
 				map[string]any{"flows": flows, "connections": conns})
 		}
 	}
-	for i, c := range x.policies {
-		// The policy applies, or would but for an unknown group it includes
-		// (the user may be a member).
-		sc := scopes[i]
-		if !c.workload && len(c.unknownRefs) > 0 && (sc.included && !sc.excluded || !sc.included && c.unknownIncludedGroup) ||
-			!c.workload && sc.excluded && strings.HasPrefix(sc.exPath, "unknown group") {
-			add(CodeUnknownReference, SeverityInfo, "Policy "+c.name+" references objects missing from the directory: "+strings.Join(c.unknownRefs, ", "),
-				"Remove the stale references from the policy; until then its scope cannot be fully known.",
-				map[string]any{"policyId": c.id, "policyName": c.name, "references": c.unknownRefs})
+	// A policy that applies, or would but for an unknown group it includes
+	// (the user may be a member), references objects the directory lacks.
+	unknown := func(c *policy) {
+		add(CodeUnknownReference, SeverityInfo, c.unknownMessage,
+			"Remove the stale references from the policy; until then its scope cannot be fully known.",
+			map[string]any{"policyId": c.id, "policyName": c.name, "references": c.unknownRefs})
+	}
+	for _, p := range rel {
+		if len(p.c.unknownRefs) > 0 && (p.sc.included && !p.sc.excluded || !p.sc.included && p.c.unknownIncludedGroup ||
+			p.sc.excluded && strings.HasPrefix(p.sc.exPath, "unknown group")) {
+			unknown(p.c)
+		}
+	}
+	for _, c := range x.unknownIncluding {
+		if !slices.ContainsFunc(rel, func(p relPolicy) bool { return p.c == c }) {
+			unknown(c)
 		}
 	}
 	sortFindings(fs)
@@ -214,7 +221,7 @@ func (x *index) targetsAny(c *policy, rs []ResourceVerdict) bool {
 		if !ok {
 			res = Resource{AppID: r.AppID, Name: r.Name}
 		}
-		if t, _, _ := c.targets(res); t {
+		if t := c.targetOn(res, x.resourceIndex(res.AppID)); t.effect != EffectNotTargeted || len(t.conditions) > 0 && t.conditions[0] == c.grantReason {
 			return true
 		}
 	}

@@ -46,6 +46,13 @@ type index struct {
 	interesting map[string]bool
 	reach       map[string]map[string][]string // group → interesting ancestor → chain from the group up to it
 	svcGroups   map[string]bool
+	resIdx      map[string]int // appId → resource number (policy target caches)
+
+	userPolicies     []*policy   // policies with a users condition (not workload ones)
+	unknownIncluding []*policy   // user policies including a group the directory lacks
+	relBuf           []relPolicy // evalUser's reusable buffer
+	catalogOnly      []usedResource
+	verdictMemo      map[string][]ResourceVerdict // see evalUser
 }
 
 func newIndex(s *directory.Snapshot, cfg Config) *index {
@@ -60,7 +67,8 @@ func newIndex(s *directory.Snapshot, cfg Config) *index {
 		registered: map[string]*directory.RegistrationDetail{}, signIns: map[string][]*directory.SignIn{},
 		flowsOf: map[string][]*directory.Flow{}, connsOf: map[string][]*directory.Connection{},
 		locations: map[string]*directory.NamedLocation{}, interesting: map[string]bool{},
-		reach: map[string]map[string][]string{}, svcGroups: map[string]bool{},
+		reach: map[string]map[string][]string{}, svcGroups: map[string]bool{}, resIdx: map[string]int{},
+		verdictMemo: map[string][]ResourceVerdict{},
 	}
 	if x.captured == nil {
 		x.captured = map[directory.Collection]bool{}
@@ -177,6 +185,12 @@ func newIndex(s *directory.Snapshot, cfg Config) *index {
 	for _, p := range x.policies {
 		for _, g := range p.groupRefs() {
 			x.interesting[g] = true
+		}
+		if !p.workload {
+			x.userPolicies = append(x.userPolicies, p)
+			if p.unknownIncludedGroup && len(p.unknownRefs) > 0 {
+				x.unknownIncluding = append(x.unknownIncluding, p)
+			}
 		}
 	}
 	for _, ref := range cfg.ServiceAccountGroups {

@@ -52,9 +52,14 @@ type policy struct {
 	termsOfUse  bool
 	frequency   string // "every 8 hours", "every time"; "" when none
 
+	targetCache []*target // by resource number: see targetOn
+
+	isEnabled, isDisabled bool // state, decided once
+
 	unknownRefs []string // users, groups, roles, apps not in the directory
 	// unknownIncludedGroup: includeGroups names a group the directory lacks.
 	unknownIncludedGroup bool
+	unknownMessage       string // the UNKNOWN_REFERENCE message, built once
 }
 
 func compilePolicy(p *directory.ConditionalAccessPolicy, x *index) *policy {
@@ -88,6 +93,10 @@ func compilePolicy(p *directory.ConditionalAccessPolicy, x *index) *policy {
 		}
 	}
 	c.findUnknownRefs(x)
+	c.isEnabled, c.isDisabled = c.enabled(), c.disabled()
+	if len(c.unknownRefs) > 0 {
+		c.unknownMessage = "Policy " + c.name + " references objects missing from the directory: " + strings.Join(c.unknownRefs, ", ")
+	}
 	return c
 }
 

@@ -129,9 +129,11 @@ type Account struct {
 	ServiceAccount Classification
 	Exposure       Level
 	Workload       Workload // service principals and managed identities only
-	Resources      []ResourceVerdict
-	Exclusions     []Exclusion
-	Findings       []Finding
+	// Resources may be shared with other accounts of the same evaluation
+	// (same policies, same paths): read-only.
+	Resources  []ResourceVerdict
+	Exclusions []Exclusion
+	Findings   []Finding
 }
 
 // Classification is whether a user is a service account, with its reasons.
@@ -159,7 +161,9 @@ type ResourceVerdict struct {
 	// Policies are the policies that decided the verdict or, for none,
 	// why none applies.
 	Policies []PolicyEffect
-	// Reason sums the verdict up in one sentence.
+	// Reason sums the verdict up in one sentence. Set by Find and Explain
+	// and for workload identities; a tenant evaluation leaves user
+	// accounts' empty (see the Reason function) to stay small.
 	Reason string
 
 	excluded    bool // a policy requiring MFA here excludes the account
@@ -173,7 +177,9 @@ type PolicyEffect struct {
 	State      string
 	Effect     Effect
 	Path       string   // how the policy reaches (or excludes) the account
-	Conditions []string // what narrows it, in words
+	Conditions []string // what narrows it, in words (shared: do not modify)
+	// AppExcluded: notTargeted because the policy excludes this resource.
+	AppExcluded bool
 }
 
 // Exclusion is an account's exclusion from a policy that requires MFA (or

@@ -57,11 +57,15 @@ type scope struct {
 
 // scopeOf decides whether a user policy includes and whether it excludes a
 // user (EXPOSURE.md §1), with the paths. Exclusions win, but both are kept:
-// an exclusion that matters is one from a policy that would include.
-func (x *index) scopeOf(c *policy, s *subject) scope {
+// an exclusion that matters is one from a policy that would include. The
+// exclusion is looked at only for an included user unless always is set.
+func (x *index) scopeOf(c *policy, s *subject, always bool) scope {
 	var sc scope
 	u := c.users
 	sc.included, sc.inPath = x.matchUsers(u.IncludeUsers, u.IncludeGroups, u.IncludeRoles, u.IncludeGuestsOrExternalUsers, s, false)
+	if !sc.included && !always {
+		return sc
+	}
 	sc.excluded, sc.exPath = x.matchUsers(u.ExcludeUsers, u.ExcludeGroups, u.ExcludeRoles, u.ExcludeGuestsOrExternalUsers, s, true)
 	if sc.excluded {
 		switch {

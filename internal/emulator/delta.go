@@ -137,6 +137,13 @@ func (c *call) delta(d deltaSpec) *response {
 			return resp
 		}
 		st = tok
+	case strings.EqualFold(c.q.deltaToken, "latest"):
+		// "Sync from now" (delta query overview): no objects, only a delta
+		// link for the current state, with this request's $select.
+		link := c.link("$deltatoken=" + c.e.encodeToken(pageState{Kind: tokenDeltaLink, Path: path, V: c.t.seq,
+			Select: c.q.selectParam, Filter: c.q.filter, Epoch: c.e.currentEpoch(), At: c.now.Unix()}))
+		sel := newSelection(d.res, c.q.selectParam, false)
+		return jsonResponse(pageBody(c.metadata(contextFragment(d.context, sel, c.q.selectParam != "")), -1, "", link, nil), 0)
 	case c.q.deltaToken != "":
 		tok, ok := c.e.decodeToken(c.q.deltaToken)
 		if !ok || tok.Kind != tokenDeltaLink || tok.Path != path {

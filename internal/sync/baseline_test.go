@@ -106,7 +106,7 @@ func (bl *baseline) run(b *testing.B) int {
 		"policies":        "/v1.0/identity/conditionalAccess/policies",
 		"locations":       "/v1.0/identity/conditionalAccess/namedLocations",
 		"registrations":   "/v1.0/reports/authenticationMethods/userRegistrationDetails?$top=999",
-		"signIns":         "/beta/auditLogs/signIns?$top=1000&$filter=" + url.QueryEscape("createdDateTime ge "+since),
+		"signIns":         "/beta/auditLogs/signIns?$top=1000&$filter=" + url.QueryEscape("createdDateTime ge "+since+" and signInEventTypes/any(t: t eq 'interactiveUser')"),
 		"signInsNonInt":   "/beta/auditLogs/signIns?$top=1000&$filter=" + url.QueryEscape("createdDateTime ge "+since+" and signInEventTypes/any(t: t eq 'nonInteractiveUser')"),
 		"spActivities":    "/beta/reports/servicePrincipalSignInActivities",
 		"spsAndChildren":  "/v1.0/servicePrincipals?$top=999",

@@ -7,10 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"sync"
 
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/steward-dev/steward/internal/directory"
 	stsync "github.com/steward-dev/steward/internal/sync"
@@ -29,11 +27,14 @@ const signInActivity = "signInActivity"
 const signInActivityDenied = "signInActivity not captured (it needs AuditLog.Read.All and Entra ID P1/P2): "
 
 // users fetches users. A full run lists /users with signInActivity (which
-// users/delta may not return: GRAPH.md §1) and walks a users/delta round
-// alongside only for its delta link. A delta run reads what changed from the
-// link, then re-reads the changed users by id with signInActivity through
-// $batch, so that a delta never overwrites a stored user with one lacking it.
-// Sign-in activity of unchanged users is refreshed by the next full run.
+// users/delta may not return: GRAPH.md §1) and takes its delta link with
+// $deltatoken=latest ("sync from now": one request, no objects) just before
+// the listing, so that the link covers every change made after the listing
+// began (a change seen twice is harmless, one missed is not). A delta run
+// reads what changed from the link, then re-reads the changed users by id
+// with signInActivity through $batch, so that a delta never overwrites a
+// stored user with one lacking it. Sign-in activity of unchanged users is
+// refreshed by the next full run.
 func (r *run) users(ctx context.Context) ([]stsync.Outcome, error) {
 	if link := r.req.DeltaLinks[directory.Users]; r.delta() && link != "" {
 		out, err := r.usersDelta(ctx, link)
@@ -51,49 +52,43 @@ func (r *run) users(ctx context.Context) ([]stsync.Outcome, error) {
 	return r.usersFull(ctx)
 }
 
-// usersFull lists every user and gets a fresh delta link.
+// usersFull takes a fresh delta link, then lists every user.
 func (r *run) usersFull(ctx context.Context) ([]stsync.Outcome, error) {
-	// The delta round starts first: its link then covers every change made
-	// after the listing began (a change seen twice is harmless, one missed
-	// is not).
-	started := make(chan struct{})
-	var once sync.Once
-	begin := func() { once.Do(func() { close(started) }) }
-	var link string
-	var out stsync.Outcome
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		defer begin()
-		info, err := r.s.client.Users().Delta().ToGetRequestInformation(gctx, &users.DeltaRequestBuilderGetRequestConfiguration{
-			QueryParameters: &users.DeltaRequestBuilderGetQueryParameters{Select: userFields}})
-		if err != nil {
-			return err
+	link, err := r.latestDeltaLink(ctx)
+	if err == nil {
+		var out stsync.Outcome
+		if out, err = r.listUsers(ctx); err == nil {
+			out.DeltaLink = link
+			return []stsync.Outcome{out}, nil
 		}
-		link, err = r.walk(gctx, directory.Users, info, cost{classRU, 1}, func([]json.RawMessage, string) error {
-			begin()
-			return nil
-		})
-		return err
-	})
-	g.Go(func() error {
-		select {
-		case <-started:
-		case <-gctx.Done():
-			return gctx.Err()
-		}
-		var err error
-		out, err = r.listUsers(gctx)
-		return err
-	})
-	err := g.Wait()
+	}
 	if isDenied(err) {
 		return []stsync.Outcome{r.notCaptured(directory.Users, err)}, nil
 	}
+	return nil, err
+}
+
+// latestDeltaLink asks users/delta for a link to the current state without
+// listing anyone.
+func (r *run) latestDeltaLink(ctx context.Context) (string, error) {
+	info, err := r.s.client.Users().Delta().ToGetRequestInformation(ctx, &users.DeltaRequestBuilderGetRequestConfiguration{
+		QueryParameters: &users.DeltaRequestBuilderGetQueryParameters{Select: userFields}})
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-	out.DeltaLink = link
-	return []stsync.Outcome{out}, nil
+	u, err := info.GetUri()
+	if err != nil {
+		return "", err
+	}
+	q := u.Query()
+	q.Set("$deltatoken", "latest")
+	u.RawQuery = q.Encode()
+	info.SetUri(*u)
+	link, err := r.walk(ctx, directory.Users, info, cost{classRU, 1}, func(items []json.RawMessage, _ string) error { return nil })
+	if err == nil && link == "" {
+		err = &RequestError{Collection: directory.Users, Request: describe(info), Message: "users/delta?$deltatoken=latest gave no delta link"}
+	}
+	return link, err
 }
 
 // listUsers lists /users with signInActivity, and without it when Graph

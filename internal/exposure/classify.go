@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/steward-dev/steward/internal/directory"
 )
@@ -45,9 +44,9 @@ func (x *index) classify(u *directory.User, s *subject, a *Account) Classificati
 		return c
 	}
 	explicit := false
-	for g := range x.svcGroups {
-		if chain, ok := s.groups[g]; ok {
-			add("serviceGroup", "member of service-account "+x.groupPath(chain), 0)
+	for _, m := range s.groups { // by group id
+		if x.svcGroups[m.group] {
+			add("serviceGroup", "member of service-account "+m.path, 0)
 			explicit = true
 			break
 		}
@@ -93,29 +92,40 @@ func (x *index) classify(u *directory.User, s *subject, a *Account) Classificati
 
 // namePattern returns the configured pattern the user's display name or
 // UPN matches at the start of a word ("svc-" in "svc-flows", "bot" in
-// "hr-bot" but not in "Abbott"), or "".
+// "hr-bot" but not in "Abbott"), case-insensitively, or "".
 func (x *index) namePattern(u *directory.User) string {
 	for _, name := range []string{u.DisplayName, u.UserPrincipalName} {
-		l := strings.ToLower(name)
-		for _, p := range x.cfg.NamePatterns {
-			p = strings.ToLower(p)
-			if p == "" {
-				continue
-			}
-			for i := 0; ; {
-				j := strings.Index(l[i:], p)
-				if j < 0 {
-					break
-				}
-				at := i + j
-				if at == 0 || !unicode.IsLetter(rune(l[at-1])) || !unicode.IsLetter(rune(p[0])) {
+		for _, p := range x.lowerPatterns {
+			for at := 0; at+len(p) <= len(name); at++ {
+				if (at == 0 || !isLetter(name[at-1]) || !isLetter(p[0])) && hasPrefixFold(name[at:], p) {
 					return p
 				}
-				i = at + 1
 			}
 		}
 	}
 	return ""
+}
+
+// isLetter: an ASCII letter, or a byte of a multi-byte (non-ASCII) rune,
+// which in a name is almost always a letter.
+func isLetter(b byte) bool { return 'a' <= b|0x20 && b|0x20 <= 'z' || b >= 0x80 }
+
+// hasPrefixFold reports whether s starts with the lower-case prefix p,
+// ignoring ASCII case, without allocating.
+func hasPrefixFold(s, p string) bool {
+	if len(s) < len(p) {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != p[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // onlyNonInteractive reports whether the user signed in during the window,

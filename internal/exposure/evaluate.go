@@ -100,23 +100,25 @@ func (x *index) evalUser(u *directory.User, detail bool, extra *Resource) *Accou
 	}
 	x.relBuf = rel
 	resources := x.resourcesOf(u, extra)
-	// Users who reach the same policies by the same paths and use nothing
-	// beyond the catalog get the same verdicts: on a large tenant most
-	// users share a handful of verdict lists, computed once, read-only.
-	memo := ""
-	if !detail && len(resources) > 0 && len(x.catalogOnly) > 0 && &resources[0] == &x.catalogOnly[0] {
-		memo = relKey(rel)
-		if rs, ok := x.verdictMemo[memo]; ok {
-			a.Resources = rs
-		}
-	}
-	if a.Resources == nil {
+	switch {
+	case detail:
 		a.Resources = make([]ResourceVerdict, 0, len(resources))
 		for _, r := range resources {
-			a.Resources = append(a.Resources, x.verdict(r, rel, detail))
+			a.Resources = append(a.Resources, x.verdict(r, rel, true))
 		}
-		if memo != "" {
-			x.verdictMemo[memo] = a.Resources
+	case len(resources) > 0 && len(x.catalogOnly) > 0 && &resources[0] == &x.catalogOnly[0]:
+		a.Resources = x.catalogVerdicts(rel) // shared, read-only
+	default:
+		cat := x.catalogVerdicts(rel)
+		a.Resources = make([]ResourceVerdict, 0, len(resources))
+		for _, r := range resources {
+			if i, ok := catalogIndex[r.AppID]; ok {
+				rv := cat[i]
+				rv.Used = r.used
+				a.Resources = append(a.Resources, rv)
+			} else {
+				a.Resources = append(a.Resources, x.verdict(r, rel, false))
+			}
 		}
 	}
 	a.Exposure = exposureOf(a)
@@ -126,22 +128,67 @@ func (x *index) evalUser(u *directory.User, detail bool, extra *Resource) *Accou
 	return a
 }
 
-// relKey identifies a list of policies with the user's scope in each.
-func relKey(rel []relPolicy) string {
-	var b strings.Builder
+// relKey hashes a list of policies with the user's scope in each (FNV-1a
+// over positions and path lengths: cheap, and sameRel settles collisions).
+func relKey(rel []relPolicy) uint64 {
+	h := uint64(14695981039346656037)
+	mix := func(v int) {
+		h ^= uint64(v)
+		h *= 1099511628211
+	}
 	for _, p := range rel {
-		b.WriteString(p.c.id)
+		mix(p.c.pos)
 		if p.sc.included {
-			b.WriteString("\x00i")
-			b.WriteString(p.sc.inPath)
+			mix(1 + len(p.sc.inPath))
 		}
 		if p.sc.excluded {
-			b.WriteString("\x00e")
-			b.WriteString(p.sc.exPath)
+			mix(-1 - len(p.sc.exPath))
 		}
-		b.WriteByte(1)
 	}
-	return b.String()
+	return h
+}
+
+// catalogVerdicts returns the catalog's verdicts, in catalog order, for a
+// user the policies rel include or exclude. Users who reach the same
+// policies by the same paths get the same verdicts: on a large tenant most
+// users share a handful of lists, computed once and shared read-only.
+func (x *index) catalogVerdicts(rel []relPolicy) []ResourceVerdict {
+	if x.catalogOnly == nil {
+		for _, r := range Catalog {
+			x.catalogOnly = append(x.catalogOnly, usedResource{Resource: r, idx: x.resourceIndex(r.AppID)})
+		}
+	}
+	key := relKey(rel)
+	for _, e := range x.verdictMemo[key] {
+		if sameRel(e.rel, rel) {
+			return e.resources
+		}
+	}
+	out := make([]ResourceVerdict, 0, len(x.catalogOnly))
+	for _, r := range x.catalogOnly {
+		out = append(out, x.verdict(r, rel, false))
+	}
+	x.verdictMemo[key] = append(x.verdictMemo[key], memoEntry{slices.Clone(rel), out})
+	return out
+}
+
+// catalogIndex is each catalog resource's place in Catalog.
+var catalogIndex = func() map[string]int {
+	m := map[string]int{}
+	for i, r := range Catalog {
+		m[r.AppID] = i
+	}
+	return m
+}()
+
+// memoEntry is one shared verdict list and the policies it was made for.
+type memoEntry struct {
+	rel       []relPolicy
+	resources []ResourceVerdict
+}
+
+func sameRel(a, b []relPolicy) bool {
+	return slices.EqualFunc(a, b, func(p, q relPolicy) bool { return p.c == q.c && p.sc == q.sc })
 }
 
 // relPolicy is a user policy that includes or excludes the user at hand.
@@ -173,9 +220,7 @@ func (x *index) resourcesOf(u *directory.User, extra *Resource) []usedResource {
 	if extra == nil && len(x.signIns[u.ID]) == 0 && len(x.connsOf[u.ID]) == 0 && len(x.flowsOf[u.ID]) == 0 {
 		// Most users: the catalog alone, shared read-only.
 		if x.catalogOnly == nil {
-			for _, r := range Catalog {
-				x.catalogOnly = append(x.catalogOnly, usedResource{Resource: r, idx: x.resourceIndex(r.AppID)})
-			}
+			x.catalogVerdicts(nil)
 		}
 		return x.catalogOnly
 	}

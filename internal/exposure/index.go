@@ -44,15 +44,16 @@ type index struct {
 	// interesting groups: referenced by a policy, holding a role or
 	// configured as service-account groups. Only paths to these are kept.
 	interesting map[string]bool
-	reach       map[string]map[string][]string // group → interesting ancestor → chain from the group up to it
+	reach       map[string]map[string]*reach // group → interesting ancestor → how
 	svcGroups   map[string]bool
 	resIdx      map[string]int // appId → resource number (policy target caches)
 
 	userPolicies     []*policy   // policies with a users condition (not workload ones)
 	unknownIncluding []*policy   // user policies including a group the directory lacks
 	relBuf           []relPolicy // evalUser's reusable buffer
+	lowerPatterns    []string    // cfg.NamePatterns, lower-cased
 	catalogOnly      []usedResource
-	verdictMemo      map[string][]ResourceVerdict // see evalUser
+	verdictMemo      map[uint64][]memoEntry // see evalUser
 }
 
 func newIndex(s *directory.Snapshot, cfg Config) *index {
@@ -67,11 +68,16 @@ func newIndex(s *directory.Snapshot, cfg Config) *index {
 		registered: map[string]*directory.RegistrationDetail{}, signIns: map[string][]*directory.SignIn{},
 		flowsOf: map[string][]*directory.Flow{}, connsOf: map[string][]*directory.Connection{},
 		locations: map[string]*directory.NamedLocation{}, interesting: map[string]bool{},
-		reach: map[string]map[string][]string{}, svcGroups: map[string]bool{}, resIdx: map[string]int{},
-		verdictMemo: map[string][]ResourceVerdict{},
+		reach: map[string]map[string]*reach{}, svcGroups: map[string]bool{}, resIdx: map[string]int{},
+		verdictMemo: map[uint64][]memoEntry{},
 	}
 	if x.captured == nil {
 		x.captured = map[directory.Collection]bool{}
+	}
+	for _, p := range cfg.NamePatterns {
+		if p = strings.ToLower(strings.TrimSpace(p)); p != "" {
+			x.lowerPatterns = append(x.lowerPatterns, p)
+		}
 	}
 	for i := range s.Users {
 		u := &s.Users[i]
@@ -182,7 +188,8 @@ func newIndex(s *directory.Snapshot, cfg Config) *index {
 		x.policies = append(x.policies, compilePolicy(&s.ConditionalAccessPolicies[i], x))
 	}
 	slices.SortFunc(x.policies, func(a, b *policy) int { return cmp.Or(cmp.Compare(a.name, b.name), cmp.Compare(a.id, b.id)) })
-	for _, p := range x.policies {
+	for i, p := range x.policies {
+		p.pos = i
 		for _, g := range p.groupRefs() {
 			x.interesting[g] = true
 		}
@@ -256,14 +263,21 @@ func (x *index) roleName(id string) string {
 	return "unknown role " + id
 }
 
+// reach is how a group is reached from one of an object's direct groups.
+type reach struct {
+	chain []string // [direct group, …, the group]
+	path  string   // the chain in words: see groupPath
+}
+
 // groupReach returns the interesting groups reachable upwards from group g
-// (g included), each with its chain [g, …, ancestor]. Breadth first, so the
-// chain is a shortest one; cycles end where a group repeats.
-func (x *index) groupReach(g string) map[string][]string {
+// (g included), each with its chain [g, …, ancestor] and path. Breadth
+// first, so the chain is a shortest one; cycles end where a group repeats.
+// Cached: every member of g shares the answer.
+func (x *index) groupReach(g string) map[string]*reach {
 	if r, ok := x.reach[g]; ok {
 		return r
 	}
-	out := map[string][]string{}
+	out := map[string]*reach{}
 	prev := map[string]string{g: ""}
 	queue := []string{g}
 	for len(queue) > 0 {
@@ -275,7 +289,7 @@ func (x *index) groupReach(g string) map[string][]string {
 				chain = append(chain, c)
 			}
 			slices.Reverse(chain)
-			out[h] = chain
+			out[h] = &reach{chain: chain, path: x.groupPath(chain)}
 		}
 		for _, p := range x.parents[h] {
 			if _, seen := prev[p]; !seen {
@@ -288,23 +302,40 @@ func (x *index) groupReach(g string) map[string][]string {
 	return out
 }
 
+// membership is an interesting group an object is in, and how.
+type membership struct {
+	group string
+	*reach
+}
+
 // memberships returns the interesting groups an object is in, transitively,
-// each with the chain from its direct group up to it (shortest; ties broken
-// by group id so results do not depend on input order).
-func (x *index) memberships(id string) map[string][]string {
-	direct := x.parents[id]
-	if len(direct) == 0 {
-		return nil
-	}
-	out := map[string][]string{}
-	for _, d := range direct {
-		for h, chain := range x.groupReach(d) {
-			if old, ok := out[h]; !ok || len(chain) < len(old) || len(chain) == len(old) && chain[0] < old[0] {
-				out[h] = chain
+// by group id, each with the shortest chain from one of its direct groups
+// (ties broken by the direct group's id, so results do not depend on input
+// order). A slice: objects are in few such groups, and a map per user was
+// a tenth of a large tenant's evaluation.
+func (x *index) memberships(id string) []membership {
+	var out []membership
+	for _, d := range x.parents[id] {
+		for h, r := range x.groupReach(d) {
+			i, found := slices.BinarySearchFunc(out, h, func(m membership, g string) int { return strings.Compare(m.group, g) })
+			switch {
+			case !found:
+				out = slices.Insert(out, i, membership{h, r})
+			case len(r.chain) < len(out[i].chain) || len(r.chain) == len(out[i].chain) && r.chain[0] < out[i].chain[0]:
+				out[i].reach = r
 			}
 		}
 	}
 	return out
+}
+
+// in returns how ms reaches group g, or nil.
+func in(ms []membership, g string) *reach {
+	i, found := slices.BinarySearchFunc(ms, g, func(m membership, g string) int { return strings.Compare(m.group, g) })
+	if !found {
+		return nil
+	}
+	return ms[i].reach
 }
 
 // groupPath writes a membership chain: "group C (via B ← A)" for a member of
@@ -331,22 +362,23 @@ type heldRole struct {
 }
 
 // roles returns the roles an object holds directly or through a group
-// (role-assignable groups), by template id.
-func (x *index) roles(id string, groups map[string][]string) map[string]heldRole {
-	out := map[string]heldRole{}
+// (role-assignable groups), by template id; nil when it holds none.
+func (x *index) roles(id string, groups []membership) map[string]heldRole {
+	var out map[string]heldRole
+	hold := func(t, path string) {
+		if out == nil {
+			out = map[string]heldRole{}
+		}
+		if _, ok := out[t]; !ok {
+			out[t] = heldRole{t, path}
+		}
+	}
 	for _, t := range x.rolesOf[id] {
-		out[t] = heldRole{t, "role " + x.roleName(t)}
+		hold(t, "role "+x.roleName(t))
 	}
-	ids := make([]string, 0, len(groups))
-	for g := range groups {
-		ids = append(ids, g)
-	}
-	slices.Sort(ids)
-	for _, g := range ids {
-		for _, t := range x.rolesOf[g] {
-			if _, ok := out[t]; !ok {
-				out[t] = heldRole{t, "role " + x.roleName(t) + " (via " + x.groupPath(groups[g]) + ")"}
-			}
+	for _, m := range groups { // by group id
+		for _, t := range x.rolesOf[m.group] {
+			hold(t, "role "+x.roleName(t)+" (via "+m.path+")")
 		}
 	}
 	return out

@@ -55,6 +55,8 @@ type policy struct {
 	targetCache []*target // by resource number: see targetOn
 
 	isEnabled, isDisabled bool // state, decided once
+	pos                   int  // place in index.policies
+	includesAll           bool // includeUsers has All
 
 	unknownRefs []string // users, groups, roles, apps not in the directory
 	// unknownIncludedGroup: includeGroups names a group the directory lacks.
@@ -94,6 +96,7 @@ func compilePolicy(p *directory.ConditionalAccessPolicy, x *index) *policy {
 	}
 	c.findUnknownRefs(x)
 	c.isEnabled, c.isDisabled = c.enabled(), c.disabled()
+	c.includesAll = slices.ContainsFunc(c.users.IncludeUsers, func(id string) bool { return isKeyword(id, keywordAll) })
 	if len(c.unknownRefs) > 0 {
 		c.unknownMessage = "Policy " + c.name + " references objects missing from the directory: " + strings.Join(c.unknownRefs, ", ")
 	}

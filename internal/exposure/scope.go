@@ -11,7 +11,7 @@ import (
 // ones, transitively) and roles.
 type subject struct {
 	u      *directory.User
-	groups map[string][]string
+	groups []membership
 	roles  map[string]heldRole
 	guest  guestKind
 }
@@ -62,7 +62,11 @@ type scope struct {
 func (x *index) scopeOf(c *policy, s *subject, always bool) scope {
 	var sc scope
 	u := c.users
-	sc.included, sc.inPath = x.matchUsers(u.IncludeUsers, u.IncludeGroups, u.IncludeRoles, u.IncludeGuestsOrExternalUsers, s, false)
+	if c.includesAll {
+		sc.included, sc.inPath = true, "All users"
+	} else {
+		sc.included, sc.inPath = x.matchUsers(u.IncludeUsers, u.IncludeGroups, u.IncludeRoles, u.IncludeGuestsOrExternalUsers, s, false)
+	}
 	if !sc.included && !always {
 		return sc
 	}
@@ -89,23 +93,23 @@ func (x *index) scopeOf(c *policy, s *subject, always bool) scope {
 func (x *index) matchUsers(users, groups, roles []string, guests *directory.CAGuests, s *subject, exclude bool) (bool, string) {
 	for _, id := range users {
 		switch {
-		case isKeyword(id, "All"):
-			return true, "All users"
 		case id == s.u.ID:
 			return true, "direct"
-		case isKeyword(id, "GuestsOrExternalUsers") && s.guest.external():
+		case len(id) == 3 && isKeyword(id, "All"):
+			return true, "All users"
+		case len(id) == len("GuestsOrExternalUsers") && isKeyword(id, "GuestsOrExternalUsers") && s.guest.external():
 			return true, "guest type " + s.guest.certain[0]
 		}
 	}
 	best := ""
-	var bestChain []string
+	var bestReach *reach
 	for _, g := range groups {
-		if chain, ok := s.groups[g]; ok && (bestChain == nil || len(chain) < len(bestChain) || len(chain) == len(bestChain) && g < best) {
-			best, bestChain = g, chain
+		if r := in(s.groups, g); r != nil && (bestReach == nil || len(r.chain) < len(bestReach.chain) || len(r.chain) == len(bestReach.chain) && g < best) {
+			best, bestReach = g, r
 		}
 	}
-	if bestChain != nil {
-		return true, x.groupPath(bestChain)
+	if bestReach != nil {
+		return true, bestReach.path
 	}
 	if exclude {
 		// A group missing from the directory may have the user as a member
@@ -113,7 +117,7 @@ func (x *index) matchUsers(users, groups, roles []string, guests *directory.CAGu
 		// known, and the weaker verdict counts the user as excluded.
 		for _, g := range groups {
 			if directory.IsGUID(g) && x.groups[g] == nil && x.captured[directory.Groups] {
-				if _, member := s.groups[g]; !member {
+				if in(s.groups, g) == nil {
 					return true, "unknown group " + g
 				}
 			}

@@ -137,11 +137,6 @@ func applyCollection(ctx context.Context, tx pgx.Tx, runID int64, tenantID strin
 		SELECT DISTINCT ON (%[2]s) * FROM %[3]s ORDER BY %[2]s, seq DESC; ANALYZE %[1]s`, d, keys, stage)); err != nil {
 		return res, mapError(err, "staged "+t)
 	}
-	var liveBefore int
-	if err := tx.QueryRow(ctx, fmt.Sprintf(`SELECT count(*) FROM %s WHERE tenant_id = $1 AND deleted_at IS NULL`, t),
-		tenantID).Scan(&liveBefore); err != nil {
-		return res, mapError(err, t)
-	}
 	var removes, scoped int
 	if err := tx.QueryRow(ctx, fmt.Sprintf(`SELECT (SELECT count(*) FROM %s WHERE op = 'remove'), (SELECT count(*) FROM %s)`, d, scope)).
 		Scan(&removes, &scoped); err != nil {
@@ -155,11 +150,12 @@ func applyCollection(ctx context.Context, tx pgx.Tx, runID int64, tenantID strin
 	// live row was present in a later complete listing is what that run's
 	// record says (see 0007_seen.sql).
 	w := "w_" + t
-	if _, err := tx.Exec(ctx, fmt.Sprintf(`CREATE TEMP TABLE %[1]s ON COMMIT DROP AS
+	_, err := tx.Exec(ctx, fmt.Sprintf(`CREATE TEMP TABLE %[1]s ON COMMIT DROP AS
 		SELECT d.*, (t.tenant_id IS NULL OR t.deleted_at IS NOT NULL) AS is_new
 		FROM %[2]s d LEFT JOIN %[3]s t ON t.tenant_id = $1 AND %[4]s
 		WHERE d.op = 'put' AND (t.tenant_id IS NULL OR t.deleted_at IS NOT NULL OR t.raw IS DISTINCT FROM d.raw)`,
-		w, d, t, on), tenantID); err != nil {
+		w, d, t, on), tenantID)
+	if err != nil {
 		return res, mapError(err, t)
 	}
 	if err := tx.QueryRow(ctx, fmt.Sprintf(`
@@ -194,7 +190,7 @@ func applyCollection(ctx context.Context, tx pgx.Tx, runID int64, tenantID strin
 
 	// What would be deleted: missing from a complete listing, children of a
 	// scoped parent not seen again, or removed explicitly. Three plain
-	// queries under UNION, each an anti- or semi-join the planner hashes.
+	// queries under UNION.
 	keysT := prefixed("t", spec.key)
 	live := "t.tenant_id = $1 AND t.deleted_at IS NULL"
 	notPut := fmt.Sprintf("NOT EXISTS (SELECT 1 FROM %s d WHERE d.op = 'put' AND %s)", d, on)
@@ -202,13 +198,16 @@ func applyCollection(ctx context.Context, tx pgx.Tx, runID int64, tenantID strin
 	if sc.Complete {
 		gone = append(gone, fmt.Sprintf("SELECT %s FROM %s t WHERE %s AND %s", keysT, t, live, notPut))
 	}
+	// Scoped parents and explicit removals: joins from them (hashed, like
+	// every join here: statistics on the live tables can be far off, and a
+	// nested loop chosen on them scans a whole table per row).
 	if len(spec.parent) > 0 && scoped > 0 {
-		gone = append(gone, fmt.Sprintf("SELECT %s FROM %s t WHERE %s AND %s IN (SELECT parent FROM %s) AND %s",
-			keysT, t, live, parentExpr("t", spec.parent), scope, notPut))
+		gone = append(gone, fmt.Sprintf("SELECT %s FROM %s s JOIN %s t ON %s AND %s = s.parent WHERE %s",
+			keysT, scope, t, live, parentExpr("t", spec.parent), notPut))
 	}
 	if removes > 0 {
-		gone = append(gone, fmt.Sprintf("SELECT %s FROM %s t WHERE %s AND EXISTS (SELECT 1 FROM %s d WHERE d.op = 'remove' AND %s)",
-			keysT, t, live, d, on))
+		gone = append(gone, fmt.Sprintf("SELECT %s FROM %s d JOIN %s t ON %s AND %s WHERE d.op = 'remove'",
+			keysT, d, t, live, on))
 	}
 	if len(gone) == 0 {
 		return res, nil
@@ -221,6 +220,16 @@ func applyCollection(ctx context.Context, tx pgx.Tx, runID int64, tenantID strin
 	n := int(tag.RowsAffected())
 	if n == 0 {
 		return res, nil
+	}
+	// The breaker compares with what was live before this run: now, less
+	// what the upsert above added or brought back.
+	var liveBefore int
+	if !opts.AcceptDeletions && n >= opts.MinDeletes {
+		if err := tx.QueryRow(ctx, fmt.Sprintf(`SELECT count(*) FROM %s WHERE tenant_id = $1 AND deleted_at IS NULL`, t),
+			tenantID).Scan(&liveBefore); err != nil {
+			return res, mapError(err, t)
+		}
+		liveBefore -= res.Added
 	}
 	if !opts.AcceptDeletions && n >= opts.MinDeletes && float64(n) > opts.MaxDeleteFraction*float64(liveBefore) {
 		res.Withheld = n

@@ -10,7 +10,7 @@ import (
 	"io/fs"
 )
 
-//go:embed *.css *.svg
+//go:embed *.css *.svg *.js
 var FS embed.FS
 
 // versions maps a file name to the first 12 hex digits of its SHA-256.

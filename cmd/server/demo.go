@@ -103,5 +103,5 @@ func demoCmd(ctx context.Context, env *environment, args []string) error {
 		// The first pass just ran; the loop's own first pass is a cheap delta.
 	}
 	fmt.Fprintf(env.stdout, "\nSteward demo: open http://%s (Ctrl-C stops it)\n", cfg.Addr)
-	return serveUntilDone(ctx, *cfg, db, log, schedule)
+	return serveUntilDone(ctx, *cfg, db, log, runner, schedule, true)
 }

@@ -27,18 +27,20 @@ func serveCmd(ctx context.Context, env *environment, args []string) error {
 	}
 	defer db.Close()
 
+	var runner *sync.Runner
 	var schedule *sync.Schedule
-	if len(cfg.Sync.Tenants) > 0 && cfg.Sync.Interval > 0 {
-		runner, err := liveRunner(*cfg, env.getenv, db, log)
-		if err != nil {
+	if len(cfg.Sync.Tenants) > 0 {
+		if runner, err = liveRunner(*cfg, env.getenv, db, log); err != nil {
 			return usageError{err}
 		}
+	}
+	if runner != nil && cfg.Sync.Interval > 0 {
 		schedule = &sync.Schedule{Runner: runner, DB: db, Tenants: cfg.Sync.Tenants, Interval: cfg.Sync.Interval,
 			FullEvery: cfg.Sync.FullEvery, Log: log}
 	} else {
 		log.Info("scheduled sync is off: no tenant configured (AZURE_TENANT_ID / STEWARD_TENANTS) or STEWARD_SYNC_INTERVAL=off")
 	}
-	return serveUntilDone(ctx, *cfg, db, log, schedule)
+	return serveUntilDone(ctx, *cfg, db, log, runner, schedule, false)
 }
 
 // liveRunner builds the schedule's runner: one set of sources per configured
@@ -56,8 +58,9 @@ func liveRunner(cfg Config, getenv func(string) string, db *store.DB, log *slog.
 }
 
 // serveUntilDone serves the UI on cfg.Addr and runs the schedule (if any)
-// beside it; on cancellation it stops both and waits for them.
-func serveUntilDone(ctx context.Context, cfg Config, db *store.DB, log *slog.Logger, schedule *sync.Schedule) error {
+// beside it; on cancellation it stops both and waits for them. runner (if
+// any) backs the "Sync now" button: a delta run in the background.
+func serveUntilDone(ctx context.Context, cfg Config, db *store.DB, log *slog.Logger, runner *sync.Runner, schedule *sync.Schedule, demo bool) error {
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s (STEWARD_ADDR): %w", cfg.Addr, err)
@@ -71,8 +74,29 @@ func serveUntilDone(ctx context.Context, cfg Config, db *store.DB, log *slog.Log
 			schedule.Start(loopCtx)
 		}()
 	}
+	opts := web.Options{Demo: demo}
+	if runner != nil {
+		opts.SyncNow = func(_ context.Context, tenantID string) error {
+			unlock, free, err := db.TryLockTenant(loopCtx, tenantID)
+			if err != nil {
+				return err
+			}
+			if !free {
+				return sync.ErrBusy
+			}
+			unlock() // the run takes the lock itself; this only answers "busy" at once
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := runner.Run(loopCtx, sync.RunRequest{TenantID: tenantID, Mode: sync.Delta}); err != nil {
+					log.Warn("sync started from the UI failed", slog.String("tenant_id", tenantID), slog.Any("error", err))
+				}
+			}()
+			return nil
+		}
+	}
 	log.Info("steward listening", slog.String("url", "http://"+ln.Addr().String()))
-	err = web.New(db, log).Serve(ctx, ln)
+	err = web.New(db, log, opts).Serve(ctx, ln)
 	stopLoops()
 	wg.Wait()
 	log.Info("steward stopped")

@@ -102,6 +102,9 @@ func (db *DB) ApplyStaged(ctx context.Context, runID int64, tenantID string, sta
 		if err := cascade(ctx, tx, tenantID, results); err != nil {
 			return err
 		}
+		if err := analyzeChanged(ctx, tx, results); err != nil {
+			return err
+		}
 		return dropStagingTx(ctx, tx, runID)
 	})
 	if err != nil {
@@ -110,7 +113,11 @@ func (db *DB) ApplyStaged(ctx context.Context, runID int64, tenantID string, sta
 	return results, nil
 }
 
-func applyCollection(ctx context.Context, tx pgx.Tx, runID int64, tenantID string, spec *tableSpec, sc StagedCollection, opts ApplyOptions) (CollectionResult, error) {
+// smallStage is the most staged rows a collection's apply joins with nested
+// loops over indexes rather than by hashing whole tables.
+const smallStage = 20000
+
+func applyCollection(ctx context.Context, tx pgx.Tx, runID int64, tenantID string, spec *tableSpec, sc StagedCollection, opts ApplyOptions) (_ CollectionResult, retErr error) {
 	var res CollectionResult
 	t := spec.table
 	stage := fmt.Sprintf("sync_stage.r%d_%s", runID, t)
@@ -136,6 +143,22 @@ func applyCollection(ctx context.Context, tx pgx.Tx, runID int64, tenantID strin
 	} else if _, err := tx.Exec(ctx, fmt.Sprintf(`CREATE TEMP TABLE %[1]s ON COMMIT DROP AS
 		SELECT DISTINCT ON (%[2]s) * FROM %[3]s ORDER BY %[2]s, seq DESC; ANALYZE %[1]s`, d, keys, stage)); err != nil {
 		return res, mapError(err, "staged "+t)
+	}
+	// A few staged rows (a delta run) are best joined by looking each up in
+	// the live table's indexes: the staged rows get an index too, so that no
+	// nested loop can scan a table per row, and nested loops are allowed for
+	// this collection. Many are best hashed, with nested loops off (see
+	// ApplyStaged; the statistics they are planned on are kept fresh by
+	// analyzeChanged).
+	if staged <= smallStage {
+		if _, err := tx.Exec(ctx, fmt.Sprintf(`CREATE INDEX ON %s (%s); SET LOCAL enable_nestloop = on`, d, keys)); err != nil {
+			return res, mapError(err, "staged "+t)
+		}
+		defer func() {
+			if _, err := tx.Exec(context.WithoutCancel(ctx), `SET LOCAL enable_nestloop = off`); err != nil && retErr == nil {
+				retErr = mapError(err, "apply settings")
+			}
+		}()
 	}
 	var removes, scoped int
 	if err := tx.QueryRow(ctx, fmt.Sprintf(`SELECT (SELECT count(*) FROM %s WHERE op = 'remove'), (SELECT count(*) FROM %s)`, d, scope)).
@@ -251,6 +274,31 @@ func applyCollection(ctx context.Context, tx pgx.Tx, runID int64, tenantID strin
 	res.Deleted = n
 	return res, nil
 }
+
+// analyzeChanged refreshes the planner statistics of the tables a run
+// changed much (a first sync, a mass change): the apply's joins of the next
+// runs are planned on them, and autovacuum may be off or not yet round.
+// Nested loops chosen on a table's statistics from when it was nearly empty
+// scan it whole for every row.
+func analyzeChanged(ctx context.Context, tx pgx.Tx, results map[directory.Collection]CollectionResult) error {
+	for c, r := range results {
+		n := r.Added + r.Changed + r.Deleted
+		if n < analyzeAfter || n*10 < r.Fetched {
+			continue
+		}
+		spec, err := specFor(c)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `ANALYZE `+spec.table); err != nil {
+			return mapError(err, "analyze "+spec.table)
+		}
+	}
+	return nil
+}
+
+// analyzeAfter is the fewest written rows that make analyzeChanged look at a table.
+const analyzeAfter = 1000
 
 // cascades soft-delete the edges of objects deleted in this transaction, as
 // recorded in deleted_objects (kind = tableSpec.parentOf of the deleted object).

@@ -6,3 +6,4 @@ import "net/http"
 func (s *Server) MountForTest(method, pattern string, h http.HandlerFunc) {
 	s.router.Method(method, pattern, h)
 }
+

@@ -15,8 +15,10 @@ import (
 
 // handler holds what the handlers use, and nothing else.
 type handler struct {
-	db  *store.DB
-	log *slog.Logger
+	db        *store.DB
+	log       *slog.Logger
+	demo      bool                                             // show the demo banner
+	startSync func(ctx context.Context, tenantID string) error // nil: no tenant configured for sync
 }
 
 // wrap adapts a handlerFunc: an error becomes the matching status and error

@@ -25,7 +25,21 @@ func (h *handler) routes() *chi.Mux {
 	r.Get("/readyz", h.readyz)
 	r.Get("/static/*", staticFiles)
 
-	r.Get("/", h.wrap(h.home))
+	// Pages. Every page takes ?tenant=ID (default: the first tenant).
+	r.Get("/", h.wrap(h.overview))
+	r.Get("/accounts", h.wrap(h.accountList))
+	r.Get("/accounts/{id}", h.wrap(h.accountShow))
+	r.Get("/policies", h.wrap(h.policyList))
+	r.Get("/policies/{id}", h.wrap(h.policyShow))
+	r.Get("/flows", h.wrap(h.flowList))
+	r.Get("/sync", h.wrap(h.syncList))
+	r.Post("/sync", h.wrap(h.syncNow))
+
+	// JSON API, read-only, same filters as the pages.
+	r.Get("/api/v1/accounts", h.wrap(h.apiAccountList))
+	r.Get("/api/v1/accounts/{id}", h.wrap(h.apiAccountShow))
+	r.Get("/api/v1/policies", h.wrap(h.apiPolicyList))
+	r.Get("/api/v1/sync/runs", h.wrap(h.apiSyncRuns))
 	return r
 }
 

@@ -34,10 +34,20 @@ type Server struct {
 	log    *slog.Logger
 }
 
+// Options are what the server needs besides the store.
+type Options struct {
+	// Demo shows the "demo mode" banner: the data is synthetic.
+	Demo bool
+	// SyncNow starts a sync of a tenant in the background and returns at
+	// once (sync.ErrBusy when one is running). Nil: the "Sync now" button
+	// says that no tenant is configured for sync.
+	SyncNow func(ctx context.Context, tenantID string) error
+}
+
 // New builds a server on top of a store.
-func New(db *store.DB, log *slog.Logger) *Server {
+func New(db *store.DB, log *slog.Logger, opts Options) *Server {
 	s := &Server{log: log}
-	h := &handler{db: db, log: log}
+	h := &handler{db: db, log: log, demo: opts.Demo, startSync: opts.SyncNow}
 	s.router = h.routes()
 	s.http = &http.Server{
 		Handler:           s.router,

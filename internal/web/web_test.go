@@ -25,7 +25,7 @@ func TestMain(m *testing.M) { storetest.Main(m, func(db *store.DB) { testDB = db
 func newServer(tb testing.TB, db *store.DB) (*httptest.Server, *bytes.Buffer) {
 	tb.Helper()
 	var logs bytes.Buffer
-	s := web.New(db, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	s := web.New(db, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})), web.Options{})
 	s.MountForTest(http.MethodGet, "/test/panic", func(http.ResponseWriter, *http.Request) {
 		panic("secret panic detail")
 	})

@@ -1,0 +1,7 @@
+package web
+
+import "net/http"
+
+// Not built yet: the dashboard issue builds this page.
+func (h *handler) accountList(w http.ResponseWriter, r *http.Request) error    { return notFound(w, r) }
+func (h *handler) apiAccountList(w http.ResponseWriter, r *http.Request) error { return notFound(w, r) }

@@ -1,0 +1,6 @@
+package web
+
+import "net/http"
+
+// Not built yet: the dashboard issue builds this page.
+func (h *handler) policyShow(w http.ResponseWriter, r *http.Request) error { return notFound(w, r) }

@@ -1,0 +1,1 @@
+// Placeholder: the sync page's live progress script.

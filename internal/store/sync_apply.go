@@ -67,6 +67,9 @@ func (db *DB) ApplyStaged(ctx context.Context, runID int64, tenantID string, sta
 		if _, err := tx.Exec(ctx, `SET LOCAL enable_nestloop = off; SET LOCAL work_mem = '256MB'`); err != nil {
 			return mapError(err, "apply settings")
 		}
+		if err := analyzeNeverAnalyzed(ctx, tx, staged); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE deleted_objects (kind text NOT NULL, id text NOT NULL) ON COMMIT DROP`); err != nil {
 			return mapError(err, "deleted objects")
 		}
@@ -292,6 +295,37 @@ func analyzeChanged(ctx context.Context, tx pgx.Tx, results map[directory.Collec
 		}
 		if _, err := tx.Exec(ctx, `ANALYZE `+spec.table); err != nil {
 			return mapError(err, "analyze "+spec.table)
+		}
+	}
+	return nil
+}
+
+// analyzeNeverAnalyzed analyses the live tables of the staged collections
+// that hold rows but were never analysed (autovacuum off, a database from
+// before analyzeChanged): a small stage's nested loops would be planned on
+// their empty-table estimates.
+func analyzeNeverAnalyzed(ctx context.Context, tx pgx.Tx, staged []StagedCollection) error {
+	var tables []string
+	for _, sc := range staged {
+		spec, err := specFor(sc.Collection)
+		if err != nil {
+			return err
+		}
+		tables = append(tables, spec.table)
+	}
+	rows, err := tx.Query(ctx, `SELECT relname FROM pg_stat_user_tables
+		WHERE schemaname = current_schema() AND relname = ANY($1) AND n_live_tup + n_dead_tup > $2
+		  AND last_analyze IS NULL AND last_autoanalyze IS NULL`, tables, analyzeAfter)
+	if err != nil {
+		return mapError(err, "table statistics")
+	}
+	never, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return mapError(err, "table statistics")
+	}
+	for _, t := range never {
+		if _, err := tx.Exec(ctx, `ANALYZE `+pgx.Identifier{t}.Sanitize()); err != nil {
+			return mapError(err, "analyze "+t)
 		}
 	}
 	return nil

@@ -34,8 +34,8 @@ func (h *handler) accountShow(w http.ResponseWriter, r *http.Request) error {
 	}
 	m := newAccountShow(t, d)
 	title := m.Name
-	if r := []rune(title); len(r) > accountTitleRunes {
-		title = string(r[:accountTitleRunes]) + "…"
+	if rs := []rune(title); len(rs) > accountTitleRunes {
+		title = string(rs[:accountTitleRunes]) + "…"
 	}
 	return render(w, r, http.StatusOK, view.AccountShowPage(view.Page{
 		Title: title, Nav: "accounts", Styles: []string{"account.css"}, Demo: h.demo,
@@ -72,6 +72,8 @@ func accountError(err error) error {
 	return err
 }
 
+// newAccountShow builds the page model: every value in words, every link
+// carrying the tenant.
 func newAccountShow(t store.Tenant, d store.AccountDetail) view.AccountShow {
 	a := d.Account
 	q := "?tenant=" + url.QueryEscape(t.ID)
@@ -120,8 +122,29 @@ func newAccountShow(t store.Tenant, d store.AccountDetail) view.AccountShow {
 	for _, s := range a.ServiceAccount.Signals {
 		m.Signals = append(m.Signals, view.AccountShowSignal{Detail: s.Detail, Weight: s.Weight})
 	}
+	m.Resources = accountShowResources(a, policyHref)
+	for _, e := range a.Exclusions {
+		m.Exclusions = append(m.Exclusions, view.AccountShowExclusion{PolicyName: cmp.Or(e.PolicyName, e.PolicyID),
+			PolicyHref: policyHref(e.PolicyID), StateLabel: accountPolicyState(e.State, ""), App: e.Via == "app", Path: e.Path, Apps: e.Apps})
+	}
+	for _, f := range a.Findings {
+		m.Findings = append(m.Findings, view.AccountShowFinding{Severity: string(f.Severity), Code: f.Code,
+			Message: f.Message, Remediation: f.Remediation, Evidence: accountEvidence(f.Evidence)})
+	}
+	m.Flows, m.Connections = accountShowAutomation(d)
+	m.SignInFailures = accountShowFailures(d.SignInFailures)
+	var raw bytes.Buffer
+	if len(d.Raw) > 0 && json.Indent(&raw, d.Raw, "", "  ") == nil {
+		m.RawJSON = raw.String()
+	}
+	return m
+}
+
+// accountShowResources is the coverage matrix.
+func accountShowResources(a *exposure.Account, policyHref func(id string) string) []view.AccountShowResource {
+	var out []view.AccountShowResource
 	verdicts := accountWords.verdict
-	if !m.IsUser {
+	if a.Kind != exposure.KindUser {
 		verdicts = accountWords.workloadVerdict
 	}
 	for _, r := range a.Resources {
@@ -135,16 +158,13 @@ func newAccountShow(t store.Tenant, d store.AccountDetail) view.AccountShow {
 				State: p.State, StateLabel: accountPolicyState(p.State, p.Effect), Effect: string(p.Effect), EffectLabel: accountWords.effect[p.Effect],
 				Path: p.Path, Conditions: p.Conditions})
 		}
-		m.Resources = append(m.Resources, vr)
+		out = append(out, vr)
 	}
-	for _, e := range a.Exclusions {
-		m.Exclusions = append(m.Exclusions, view.AccountShowExclusion{PolicyName: cmp.Or(e.PolicyName, e.PolicyID),
-			PolicyHref: policyHref(e.PolicyID), StateLabel: accountPolicyState(e.State, ""), App: e.Via == "app", Path: e.Path, Apps: e.Apps})
-	}
-	for _, f := range a.Findings {
-		m.Findings = append(m.Findings, view.AccountShowFinding{Severity: string(f.Severity), Code: f.Code,
-			Message: f.Message, Remediation: f.Remediation, Evidence: accountEvidence(f.Evidence)})
-	}
+	return out
+}
+
+// accountShowAutomation lists the flows and connections the account owns.
+func accountShowAutomation(d store.AccountDetail) (flows []view.AccountShowFlow, conns []view.AccountShowConnection) {
 	for _, f := range d.Flows {
 		role := "owner"
 		switch {
@@ -153,33 +173,35 @@ func newAccountShow(t store.Tenant, d store.AccountDetail) view.AccountShow {
 		case f.Created:
 			role = "creator"
 		}
-		m.Flows = append(m.Flows, view.AccountShowFlow{Name: cmp.Or(f.DisplayName, f.Name),
+		flows = append(flows, view.AccountShowFlow{Name: cmp.Or(f.DisplayName, f.Name),
 			Environment: cmp.Or(f.EnvironmentDisplayName, f.EnvironmentName), State: cmp.Or(f.State, "unknown"),
 			SuspensionReason: f.SuspensionReason, Role: role, Connectors: f.Connectors,
 			ConnectionsInError: f.ConnectionsInError, ConnectionError: f.ConnectionError, LastModified: f.LastModified})
 	}
 	for _, c := range d.Connections {
-		m.Connections = append(m.Connections, view.AccountShowConnection{Name: cmp.Or(c.DisplayName, c.Name), ID: c.Name,
+		conns = append(conns, view.AccountShowConnection{Name: cmp.Or(c.DisplayName, c.Name), ID: c.Name,
 			Connector: accountConnector(c.APIID), Environment: cmp.Or(c.EnvironmentDisplayName, c.EnvironmentName),
 			Status: cmp.Or(c.Status, "unknown"), ErrorMessage: c.ErrorMessage})
 	}
-	for _, s := range d.SignInFailures {
+	return flows, conns
+}
+
+// accountShowFailures lists the recent failed sign-ins with what they mean.
+func accountShowFailures(failures []store.AccountSignInFailure) []view.AccountShowSignInFailure {
+	var out []view.AccountShowSignInFailure
+	for _, s := range failures {
 		how := "interactive"
 		for _, e := range s.EventTypes {
 			if strings.HasPrefix(e, "nonInteractive") {
 				how = "non-interactive"
 			}
 		}
-		m.SignInFailures = append(m.SignInFailures, view.AccountShowSignInFailure{At: s.At,
+		out = append(out, view.AccountShowSignInFailure{At: s.At,
 			App: cmp.Or(s.AppDisplayName, s.AppID), Resource: s.ResourceDisplayName,
 			Code: "AADSTS" + strconv.Itoa(s.ErrorCode), Meaning: signInErrorMeaning(s.ErrorCode),
 			FailureReason: s.FailureReason, ConditionalAccess: s.ConditionalAccessStatus, Interactive: how})
 	}
-	var raw bytes.Buffer
-	if len(d.Raw) > 0 && json.Indent(&raw, d.Raw, "", "  ") == nil {
-		m.RawJSON = raw.String()
-	}
-	return m
+	return out
 }
 
 func accountUserFacts(a *exposure.Account, u *store.AccountUser) []view.AccountShowFact {

@@ -23,6 +23,9 @@ import (
 const (
 	policyAccountLimit = 100
 	policyVersionLimit = 50
+	// policyNameLimit cuts account names in tables (the full name is in
+	// the link's title and on the account's page).
+	policyNameLimit = 120
 )
 
 var errNoPolicy = derr.Errorf(derr.ENOTFOUND, "There is no page at this address. The tenant has no Conditional Access policy with this id.")
@@ -183,6 +186,12 @@ func policyAccount(a store.PolicyAccount, q string) view.PolicyShowAccount {
 		KindLabel: cmp.Or(policyKindLabel[a.Kind], a.Kind), Level: a.ServiceAccount,
 		Exposure: strings.ToLower(a.Exposure), ExposureLabel: cmp.Or(policyExposureLabel[a.Exposure], a.Exposure),
 		Path: a.Path,
+	}
+	if a.Path == "direct" {
+		v.Path = "named in the policy itself"
+	}
+	if r := []rune(v.Name); len(r) > policyNameLimit {
+		v.FullName, v.Name = v.Name, string(r[:policyNameLimit])+"…"
 	}
 	if a.Kind != string(exposure.KindUser) {
 		v.UPN = "" // a service principal's appId is not a name

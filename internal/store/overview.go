@@ -1,0 +1,150 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/steward-dev/steward/internal/derr"
+	"github.com/steward-dev/steward/internal/exposure"
+)
+
+// Overview is what a tenant's overview counts in its current evaluation:
+// the evaluation's stored aggregates, plus the few breakdowns the aggregates
+// lack. Every count comes from an indexed aggregate query, never from
+// loading accounts.
+type Overview struct {
+	Evaluation EvaluationSummary
+	// Counts are the evaluation's aggregates, keyed "dimension/key" like
+	// EvaluationCounts ("exposure/exposed", "serviceAccount/user/likely").
+	Counts map[string]int
+	// UserServiceAccounts counts the users classified as confirmed or likely
+	// service accounts, keyed "level/exposure" ("likely/exposed").
+	UserServiceAccounts map[string]int
+	// AccountsWith counts, for each code of OverviewCodes, the accounts with
+	// that finding (an account may have a code more than once; the
+	// aggregates count findings).
+	AccountsWith map[string]int
+	// SecretAccounts counts the accounts with any of SecretCodes.
+	SecretAccounts int
+	// Severest is the highest severity each finding code has in the
+	// evaluation: a code's severity depends on the account.
+	Severest map[string]exposure.Severity
+}
+
+// SecretCodes are the findings about service principals' client secrets.
+var SecretCodes = []string{exposure.CodeSecretExpired, exposure.CodeSecretExpiring, exposure.CodeSecretLongLived}
+
+// OverviewCodes are the findings whose accounts Overview counts.
+var OverviewCodes = append([]string{exposure.CodeMFAFailures, exposure.CodePrivilegedUserServiceAccount}, SecretCodes...)
+
+// Overview counts a tenant's current evaluation for its overview page;
+// ENOTFOUND when the tenant has not been evaluated yet. It reads in one
+// repeatable-read transaction, so an evaluation that replaces the current
+// one meanwhile (and prunes its rows) cannot leave it half counted.
+func (db *DB) Overview(ctx context.Context, tenantID string) (_ Overview, err error) {
+	defer derr.Wrap(&err, "store.Overview(%s)", tenantID)
+	o := Overview{Counts: map[string]int{}, UserServiceAccounts: map[string]int{},
+		AccountsWith: map[string]int{}, Severest: map[string]exposure.Severity{}}
+	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return o, mapError(err, "begin")
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+
+	var notes []byte
+	e := &o.Evaluation
+	if err := tx.QueryRow(ctx, `
+		SELECT e.id, e.tenant_id, e.sync_run_id, e.evaluated_at, e.created_at, e.duration_ms, e.accounts, e.notes
+		FROM exposure_current c JOIN exposure_evaluations e ON e.id = c.evaluation_id
+		WHERE c.tenant_id = lower($1)`, tenantID).Scan(&e.ID, &e.TenantID, &e.SyncRunID, &e.EvaluatedAt, &e.CreatedAt,
+		&e.DurationMS, &e.Accounts, &notes); err != nil {
+		return o, mapError(err, "evaluation of tenant "+tenantID)
+	}
+	if err := json.Unmarshal(notes, &e.Notes); err != nil {
+		return o, err
+	}
+
+	// The aggregates: primary key (evaluation_id, dimension, key).
+	var dim, key string
+	var n int
+	rows, err := tx.Query(ctx, `SELECT dimension, key, count FROM exposure_aggregates WHERE evaluation_id = $1`, e.ID)
+	if err != nil {
+		return o, mapError(err, "evaluation aggregates")
+	}
+	if _, err := pgx.ForEachRow(rows, []any{&dim, &key, &n}, func() error {
+		o.Counts[dim+"/"+key] = n
+		return nil
+	}); err != nil {
+		return o, mapError(err, "evaluation aggregates")
+	}
+
+	// Exposure of user service accounts: the aggregates have exposure by
+	// kind, not by classification. Every column of exposure_accounts_filter
+	// is bound (the arrays become one index descent per combination), so
+	// only the service accounts' entries are read.
+	var level, exp string
+	rows, err = tx.Query(ctx, `
+		SELECT sa_level, exposure, count(*) FROM exposure_accounts
+		WHERE evaluation_id = $1 AND exposure = ANY($2) AND sa_level = ANY($3) AND kind = $4
+		GROUP BY sa_level, exposure`, e.ID,
+		[]string{string(exposure.LevelExposed), string(exposure.LevelPartial), string(exposure.LevelProtected), string(exposure.LevelNotApplicable)},
+		[]string{string(exposure.ServiceConfirmed), string(exposure.ServiceLikely)}, string(exposure.KindUser))
+	if err != nil {
+		return o, mapError(err, "service account exposure")
+	}
+	if _, err := pgx.ForEachRow(rows, []any{&level, &exp, &n}, func() error {
+		o.UserServiceAccounts[level+"/"+exp] = n
+		return nil
+	}); err != nil {
+		return o, mapError(err, "service account exposure")
+	}
+
+	// Accounts (not findings) per code, through exposure_findings_code; the
+	// grand total row (code NULL) counts the accounts with any secret code.
+	var code *string
+	var secrets int
+	rows, err = tx.Query(ctx, `
+		SELECT code, count(DISTINCT account_id), count(DISTINCT account_id) FILTER (WHERE code = ANY($3))
+		FROM exposure_findings
+		WHERE evaluation_id = $1 AND code = ANY($2)
+		GROUP BY GROUPING SETS ((code), ())`, e.ID, OverviewCodes, SecretCodes)
+	if err != nil {
+		return o, mapError(err, "accounts by finding")
+	}
+	if _, err := pgx.ForEachRow(rows, []any{&code, &n, &secrets}, func() error {
+		if code == nil {
+			o.SecretAccounts = secrets
+		} else {
+			o.AccountsWith[*code] = n
+		}
+		return nil
+	}); err != nil {
+		return o, mapError(err, "accounts by finding")
+	}
+
+	// The highest severity of each code present: at most four index probes
+	// of exposure_findings_code per code, highest first.
+	var sev string
+	rows, err = tx.Query(ctx, `
+		SELECT a.key, s.severity
+		FROM exposure_aggregates a
+		CROSS JOIN LATERAL (
+			SELECT s.severity FROM unnest($2::text[]) WITH ORDINALITY s (severity, rank)
+			WHERE EXISTS (SELECT 1 FROM exposure_findings f
+				WHERE f.evaluation_id = a.evaluation_id AND f.code = a.key AND f.severity = s.severity)
+			ORDER BY s.rank LIMIT 1) s
+		WHERE a.evaluation_id = $1 AND a.dimension = 'finding'`, e.ID,
+		[]string{string(exposure.SeverityHigh), string(exposure.SeverityMedium), string(exposure.SeverityLow), string(exposure.SeverityInfo)})
+	if err != nil {
+		return o, mapError(err, "finding severities")
+	}
+	if _, err := pgx.ForEachRow(rows, []any{&key, &sev}, func() error {
+		o.Severest[key] = exposure.Severity(sev)
+		return nil
+	}); err != nil {
+		return o, mapError(err, "finding severities")
+	}
+	return o, mapError(tx.Commit(ctx), "commit")
+}

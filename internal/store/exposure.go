@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -48,6 +49,11 @@ func (db *DB) SaveEvaluation(ctx context.Context, tenantID string, runID int64, 
 		if err := copyAccounts(ctx, tx, id, ev.Accounts); err != nil {
 			return err
 		}
+		// Attaching builds the partition's indexes in bulk (see 0008).
+		if _, err := tx.Exec(ctx, fmt.Sprintf(`ALTER TABLE exposure_accounts ATTACH PARTITION %s FOR VALUES IN (%d)`,
+			accountsPartition(id), id)); err != nil {
+			return mapError(err, "evaluation accounts")
+		}
 		if _, err := tx.Exec(ctx, aggregateSQL, id); err != nil {
 			return mapError(err, "evaluation aggregates")
 		}
@@ -92,7 +98,22 @@ SELECT $1, 'severity', severity, count(*) FROM exposure_findings WHERE evaluatio
 // keep. The evaluations themselves and their aggregates stay.
 func (db *DB) pruneEvaluations(ctx context.Context, tenantID string, keep int64) error {
 	return db.inTx(ctx, func(tx pgx.Tx) error {
-		for _, table := range []string{"exposure_accounts", "exposure_exclusions", "exposure_findings"} {
+		rows, err := tx.Query(ctx, `SELECT e.id FROM exposure_evaluations e
+			JOIN pg_class c ON c.relname = 'exposure_accounts_e' || e.id
+			WHERE e.tenant_id = $1 AND e.id <> $2`, tenantID, keep)
+		if err != nil {
+			return mapError(err, "old evaluations")
+		}
+		old, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return mapError(err, "old evaluations")
+		}
+		for _, id := range old {
+			if _, err := tx.Exec(ctx, `DROP TABLE `+accountsPartition(id)); err != nil {
+				return mapError(err, "pruning evaluation accounts")
+			}
+		}
+		for _, table := range []string{"exposure_exclusions", "exposure_findings"} {
 			if _, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE evaluation_id IN (
 				SELECT id FROM exposure_evaluations WHERE tenant_id = $1 AND id <> $2)`, tenantID, keep); err != nil {
 				return mapError(err, "pruning "+table)
@@ -101,6 +122,9 @@ func (db *DB) pruneEvaluations(ctx context.Context, tenantID string, keep int64)
 		return nil
 	})
 }
+
+// accountsPartition names the exposure_accounts partition of an evaluation.
+func accountsPartition(evalID int64) string { return fmt.Sprintf("exposure_accounts_e%d", evalID) }
 
 // storedResource is a resource verdict as exposure_accounts.resources keeps it.
 type storedResource struct {
@@ -131,7 +155,14 @@ type storedSignal struct {
 func copyAccounts(ctx context.Context, tx pgx.Tx, evalID int64, accounts []*exposure.Account) error {
 	i := 0
 	var rowErr error
-	_, err := tx.CopyFrom(ctx, pgx.Identifier{"exposure_accounts"},
+	// A table of the evaluation's own, attached as a partition once filled.
+	// The CHECK lets the attach skip its validation scan.
+	part := accountsPartition(evalID)
+	if _, err := tx.Exec(ctx, fmt.Sprintf(`CREATE TABLE %[1]s (LIKE exposure_accounts INCLUDING DEFAULTS INCLUDING GENERATED INCLUDING CONSTRAINTS);
+		ALTER TABLE %[1]s ADD CONSTRAINT %[1]s_evaluation CHECK (evaluation_id = %[2]d)`, part, evalID)); err != nil {
+		return mapError(err, "evaluation accounts")
+	}
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{part},
 		[]string{"evaluation_id", "account_id", "kind", "upn", "display_name", "enabled", "exposure", "workload",
 			"sa_level", "sa_score", "signals", "privileged", "finding_codes", "max_severity", "resources"},
 		pgx.CopyFromFunc(func() ([]any, error) {

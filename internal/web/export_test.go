@@ -6,4 +6,3 @@ import "net/http"
 func (s *Server) MountForTest(method, pattern string, h http.HandlerFunc) {
 	s.router.Method(method, pattern, h)
 }
-

@@ -56,7 +56,7 @@ CREATE TABLE exposure_accounts (
     privileged      text[] NOT NULL DEFAULT '{}',
     finding_codes   text[] NOT NULL DEFAULT '{}',
     max_severity    text NOT NULL DEFAULT '',
-    resources       jsonb NOT NULL DEFAULT '[]'::jsonb,
+    resources       json NOT NULL DEFAULT '[]'::json, -- json, not jsonb: written in bulk, read whole
     PRIMARY KEY (evaluation_id, account_id)
 ) PARTITION BY LIST (evaluation_id);
 CREATE INDEX exposure_accounts_filter ON exposure_accounts (evaluation_id, exposure, sa_level, kind);

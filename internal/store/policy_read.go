@@ -202,11 +202,11 @@ func (db *DB) PolicyMisses(ctx context.Context, tenantID, policyID string, workl
 	}
 	rows, err := db.pool.Query(ctx, `
 		SELECT m.account_id, m.kind, m.display_name, m.upn, m.sa_level, m.exposure, m.missed,
-		       jsonb_path_query_array(m.resources, '`+notTargetedPath+`', jsonb_build_object('id', $2::text))
+		       jsonb_path_query_array(m.resources::jsonb, '`+notTargetedPath+`', jsonb_build_object('id', $2::text))
 		FROM exposure_current c
 		CROSS JOIN LATERAL (
 			SELECT a.account_id, a.kind, a.display_name, a.upn, a.sa_level, a.exposure, a.resources,
-			       jsonb_path_query_array(a.resources, '`+missedPath+`', jsonb_build_object('id', $2::text)) AS missed
+			       jsonb_path_query_array(a.resources::jsonb, '`+missedPath+`', jsonb_build_object('id', $2::text)) AS missed
 			FROM exposure_accounts a
 			WHERE a.evaluation_id = c.evaluation_id
 			  AND a.exposure IN ('exposed', 'partial') AND a.sa_level = ANY($3) AND a.kind = ANY($4)

@@ -4,7 +4,7 @@
 # in internal/web/pages_bench_test.go), 20 requests per client per scenario.
 #   scripts/bench-pages.sh                  # load the tenant if needed, then measure
 #   CLIENTS=16 REQUESTS=40 scripts/bench-pages.sh
-#   BENCH='Pages/accounts' scripts/bench-pages.sh   # some scenarios only
+#   BENCH='BenchmarkPages/^accounts' scripts/bench-pages.sh   # some scenarios only
 #   RELOAD=1 scripts/bench-pages.sh         # drop the database and load it again
 # Needs PostgreSQL on 127.0.0.1:5432. Uses the database steward_pages (or
 # STEWARD_BENCH_DATABASE_URL), which it loads once with `server generate
@@ -24,7 +24,7 @@ go build -o "$work/server" ./cmd/server
 # The schema the database was loaded with, by this script: when the
 # migrations changed since (edited during development, which `server migrate`
 # cannot see), load it again.
-stamp="$work/schema.md5"
+stamp="$work/schema-$(md5sum <<<"$STEWARD_BENCH_DATABASE_URL" | cut -c1-8).md5"
 schema=$(cat migrations/*.sql | md5sum | cut -d' ' -f1)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" != "$schema" ]; then
   echo "the migrations changed since $stamp was written: loading the database again"

@@ -71,8 +71,12 @@ type pageResult struct {
 func BenchmarkPages(b *testing.B) {
 	dbURL := os.Getenv("STEWARD_BENCH_DATABASE_URL")
 	if dbURL == "" {
-		b.Skip("BenchmarkPages needs a database holding the large tenant, evaluated: run scripts/bench-pages.sh, " +
-			"or set STEWARD_BENCH_DATABASE_URL to a database loaded with `server import` of `server generate --profile large`")
+		const msg = "BenchmarkPages needs a database holding the large tenant, evaluated: run scripts/bench-pages.sh, " +
+			"or set STEWARD_BENCH_DATABASE_URL to a database loaded with `server import` of `server generate --profile large`"
+		if !testing.Verbose() { // go test shows why a benchmark skipped only with -v
+			fmt.Fprintln(os.Stderr, "skipped:", msg)
+		}
+		b.Skip(msg)
 	}
 	clients := *pagesClients
 	ctx := context.Background()

@@ -436,14 +436,7 @@ func TestAccountList_invalidFilters(t *testing.T) {
 func TestAccountList_emptyStates(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, err := store.Open(ctx, storetest.NewDB(t), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(db.Close)
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := freshDB(t)
 	ts, _ := newServer(t, db)
 
 	resp, body := do(t, "GET", ts.URL+"/accounts", nil)

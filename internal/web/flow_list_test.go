@@ -214,14 +214,7 @@ func TestFlowList_hostileNamesEscaped(t *testing.T) {
 // capture Power Platform.
 func TestFlowList_emptyStates(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, storetest.NewDB(t), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(db.Close)
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := freshDB(t)
 	ts, _ := newServer(t, db)
 	resp, body := do(t, "GET", ts.URL+"/flows", nil)
 	if resp.StatusCode != 200 || !strings.Contains(body, "No tenant has been synced yet") {

@@ -23,15 +23,7 @@ import (
 // overviewDB opens a fresh, migrated database for a test that changes data.
 func overviewDB(t *testing.T) *store.DB {
 	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, storetest.NewDB(t), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(db.Close)
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := freshDB(t)
 	return db
 }
 

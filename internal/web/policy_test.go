@@ -11,7 +11,6 @@ import (
 	"github.com/steward-dev/steward/internal/directory"
 	"github.com/steward-dev/steward/internal/exposure"
 	"github.com/steward-dev/steward/internal/store"
-	"github.com/steward-dev/steward/internal/store/storetest"
 	"github.com/steward-dev/steward/internal/synthetic"
 )
 
@@ -112,15 +111,7 @@ func TestPolicyList_apiAndEmptyState(t *testing.T) {
 	}
 
 	// A server with no tenant: the page's empty state, an empty JSON list.
-	ctx := context.Background()
-	db, err := store.Open(ctx, storetest.NewDB(t), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(db.Close)
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := freshDB(t)
 	empty, _ := newServer(t, db)
 	if resp, body := do(t, "GET", empty.URL+"/policies", nil); resp.StatusCode != 200 || !strings.Contains(body, "No tenant has been synced yet") {
 		t.Errorf("empty /policies: %d %q", resp.StatusCode, body)
@@ -272,14 +263,7 @@ func TestPolicies_hostileNamesEscaped(t *testing.T) {
 func TestPolicyShow_versionsDiff(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, err := store.Open(ctx, storetest.NewDB(t), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(db.Close)
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := freshDB(t)
 	tenant := "31313131-0000-4000-8000-000000000000"
 	if _, err := db.UpsertTenant(ctx, store.Tenant{ID: tenant, DisplayName: "Versions"}); err != nil {
 		t.Fatal(err)

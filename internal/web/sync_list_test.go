@@ -17,7 +17,6 @@ import (
 	"testing"
 
 	"github.com/steward-dev/steward/internal/store"
-	"github.com/steward-dev/steward/internal/store/storetest"
 	"github.com/steward-dev/steward/internal/sync"
 	"github.com/steward-dev/steward/internal/web"
 )
@@ -287,14 +286,7 @@ func TestAPISyncRuns(t *testing.T) {
 // needs-review run says why, with the breaker's numbers.
 func TestSyncList_runningAndNeedsReview(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, storetest.NewDB(t), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(db.Close)
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := freshDB(t)
 	ts, _ := newServer(t, db)
 	if resp, body := do(t, "GET", ts.URL+"/sync", nil); resp.StatusCode != 200 || !strings.Contains(body, "No tenant has been synced yet") {
 		t.Errorf("no tenant: %d, want the empty state", resp.StatusCode)

@@ -20,6 +20,22 @@ var testDB *store.DB
 
 func TestMain(m *testing.M) { storetest.Main(m, func(db *store.DB) { testDB = db }) }
 
+// freshDB is an empty, migrated database of the test's own, for tests that
+// need no tenant or change data (the demo fixture is shared and read-only).
+func freshDB(tb testing.TB) *store.DB {
+	tb.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, storetest.NewDB(tb), store.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(db.Close)
+	if _, err := db.Migrate(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	return db
+}
+
 // newServer builds a server on db, with a route that panics, and returns it
 // with the buffer its log goes to.
 func newServer(tb testing.TB, db *store.DB) (*httptest.Server, *bytes.Buffer) {
@@ -163,14 +179,7 @@ func TestReadyz(t *testing.T) {
 
 func TestHome_emptyStateThenTenantsEscaped(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, storetest.NewDB(t), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(db.Close)
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := freshDB(t)
 	ts, _ := newServer(t, db)
 
 	resp, body := do(t, "GET", ts.URL+"/", nil)

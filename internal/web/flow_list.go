@@ -3,7 +3,6 @@ package web
 import (
 	"cmp"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strings"
 
@@ -30,10 +29,10 @@ func (h *handler) flowList(w http.ResponseWriter, r *http.Request) error {
 		return render(w, r, http.StatusOK, view.FlowList(m))
 	}
 	for _, c := range all {
-		m.Tenants = append(m.Tenants, view.FlowTenant{ID: c.ID, Name: flowTenantName(c)})
+		m.Tenants = append(m.Tenants, view.FlowTenant{ID: c.ID, Name: tenantName(c)})
 	}
-	m.Tenant = view.FlowTenant{ID: t.ID, Name: flowTenantName(t)}
-	links := flowLinks{}
+	m.Tenant = view.FlowTenant{ID: t.ID, Name: tenantName(t)}
+	links := tenantLinks{}
 	if len(all) > 1 {
 		links.tenant = t.ID
 	}
@@ -101,7 +100,7 @@ func (h *handler) flowsNotCaptured(r *http.Request, tenantID string, o store.Flo
 }
 
 // flowReasons words why a flow is at risk, most serious first.
-func flowReasons(f store.FlowAtRisk, links flowLinks) []view.FlowReason {
+func flowReasons(f store.FlowAtRisk, links tenantLinks) []view.FlowReason {
 	var out []view.FlowReason
 	for _, o := range f.ExposedOwners {
 		out = append(out, view.FlowReason{Kind: "exposed", Label: "Owner exposed",
@@ -202,18 +201,3 @@ func flowShortError(msg string) string {
 	}
 	return msg
 }
-
-func flowTenantName(t store.Tenant) string { return cmp.Or(t.DisplayName, t.DefaultDomain, t.ID) }
-
-// flowLinks builds the page's links, keeping the tenant when the deployment
-// governs several.
-type flowLinks struct{ tenant string }
-
-func (l flowLinks) href(path string) string {
-	if l.tenant == "" {
-		return path
-	}
-	return path + "?" + url.Values{"tenant": {l.tenant}}.Encode()
-}
-
-func (l flowLinks) account(id string) string { return l.href("/accounts/" + url.PathEscape(id)) }

@@ -3,7 +3,6 @@ package web
 import (
 	"cmp"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 
@@ -34,10 +33,10 @@ func (h *handler) overview(w http.ResponseWriter, r *http.Request) error {
 		return render(w, r, http.StatusOK, view.Overview(m))
 	}
 	for _, c := range all {
-		m.Tenants = append(m.Tenants, view.TenantChoice{ID: c.ID, Name: overviewTenantName(c)})
+		m.Tenants = append(m.Tenants, view.TenantChoice{ID: c.ID, Name: tenantName(c)})
 	}
-	m.Tenant = view.TenantChoice{ID: t.ID, Name: overviewTenantName(t)}
-	links := overviewLinks{}
+	m.Tenant = view.TenantChoice{ID: t.ID, Name: tenantName(t)}
+	links := tenantLinks{}
 	if len(all) > 1 {
 		links.tenant = t.ID
 	}
@@ -77,32 +76,6 @@ func (h *handler) overview(w http.ResponseWriter, r *http.Request) error {
 }
 
 // overviewTenantName is how the overview names a tenant.
-func overviewTenantName(t store.Tenant) string {
-	return cmp.Or(t.DisplayName, t.DefaultDomain, t.ID)
-}
-
-// overviewLinks builds the page's links, keeping the tenant when the
-// deployment governs several.
-type overviewLinks struct{ tenant string }
-
-func (l overviewLinks) href(path string, params ...string) string {
-	q := url.Values{}
-	for i := 0; i+1 < len(params); i += 2 {
-		q.Add(params[i], params[i+1])
-	}
-	if l.tenant != "" {
-		q.Set("tenant", l.tenant)
-	}
-	if len(q) == 0 {
-		return path
-	}
-	return path + "?" + q.Encode()
-}
-
-// accounts links the accounts list filtered by params (pairs of name and
-// value; kind, sa, exposure and finding may repeat).
-func (l overviewLinks) accounts(params ...string) string { return l.href("/accounts", params...) }
-
 // Every classification level, as filters: the accounts list otherwise
 // shows only likely and confirmed service accounts.
 var (
@@ -110,7 +83,7 @@ var (
 	overviewSAService = []string{"sa", "confirmed", "sa", "likely"}
 )
 
-func overviewEval(o store.Overview, history []store.EvaluationCounts, l overviewLinks) *view.OverviewEval {
+func overviewEval(o store.Overview, history []store.EvaluationCounts, l tenantLinks) *view.OverviewEval {
 	n := func(key string) int { return o.Counts[key] }
 	e := &view.OverviewEval{EvaluatedAt: o.Evaluation.EvaluatedAt, Accounts: o.Evaluation.Accounts,
 		SyncRunID: o.Evaluation.SyncRunID, Notes: o.Evaluation.Notes}

@@ -154,14 +154,14 @@ func applyCollection(ctx context.Context, tx pgx.Tx, runID int64, tenantID strin
 	// ApplyStaged; the statistics they are planned on are kept fresh by
 	// analyzeChanged).
 	if staged <= smallStage {
-		if _, err := tx.Exec(ctx, fmt.Sprintf(`CREATE INDEX ON %s (%s); SET LOCAL enable_nestloop = on`, d, keys)); err != nil {
+		if _, err := tx.Exec(ctx, fmt.Sprintf(`CREATE INDEX ON %s (%s)`, d, keys)); err != nil {
 			return res, mapError(err, "staged "+t)
 		}
-		defer func() {
-			if _, err := tx.Exec(context.WithoutCancel(ctx), `SET LOCAL enable_nestloop = off`); err != nil && retErr == nil {
-				retErr = mapError(err, "apply settings")
-			}
-		}()
+		restore, err := lookupJoins(ctx, tx)
+		if err != nil {
+			return res, err
+		}
+		defer restore(&retErr)
 	}
 	var removes, scoped int
 	if err := tx.QueryRow(ctx, fmt.Sprintf(`SELECT (SELECT count(*) FROM %s WHERE op = 'remove'), (SELECT count(*) FROM %s)`, d, scope)).
@@ -248,16 +248,20 @@ func applyCollection(ctx context.Context, tx pgx.Tx, runID int64, tenantID strin
 		return res, nil
 	}
 	// The breaker compares with what was live before this run: now, less
-	// what the upsert above added or brought back.
+	// what the upsert above added or brought back. Counting stops once the
+	// count clears the breaker's threshold: a delta run's few deletions are
+	// then weighed against a few thousand rows, not a whole table.
 	var liveBefore int
-	if !opts.AcceptDeletions && n >= opts.MinDeletes {
-		if err := tx.QueryRow(ctx, fmt.Sprintf(`SELECT count(*) FROM %s WHERE tenant_id = $1 AND deleted_at IS NULL`, t),
-			tenantID).Scan(&liveBefore); err != nil {
+	check := !opts.AcceptDeletions && n >= opts.MinDeletes
+	if check {
+		enough := res.Added + int(float64(n)/max(opts.MaxDeleteFraction, 1e-9)) + 1
+		if err := tx.QueryRow(ctx, fmt.Sprintf(`SELECT count(*) FROM (SELECT FROM %s WHERE tenant_id = $1 AND deleted_at IS NULL LIMIT $2) l`, t),
+			tenantID, enough).Scan(&liveBefore); err != nil {
 			return res, mapError(err, t)
 		}
 		liveBefore -= res.Added
 	}
-	if !opts.AcceptDeletions && n >= opts.MinDeletes && float64(n) > opts.MaxDeleteFraction*float64(liveBefore) {
+	if check && float64(n) > opts.MaxDeleteFraction*float64(liveBefore) {
 		res.Withheld = n
 		res.Breaker = fmt.Sprintf("%s: %d of %d (%.1f%%) would be deleted, more than the %.0f%% allowed; deletions withheld until reviewed",
 			spec.collection, n, liveBefore, 100*float64(n)/float64(max(liveBefore, 1)), 100*opts.MaxDeleteFraction)
@@ -286,12 +290,23 @@ func applyCollection(ctx context.Context, tx pgx.Tx, runID int64, tenantID strin
 func analyzeChanged(ctx context.Context, tx pgx.Tx, results map[directory.Collection]CollectionResult) error {
 	for c, r := range results {
 		n := r.Added + r.Changed + r.Deleted
-		if n < analyzeAfter || n*10 < r.Fetched {
+		if n < analyzeAfter {
 			continue
 		}
 		spec, err := specFor(c)
 		if err != nil {
 			return err
+		}
+		// Autovacuum's rule: analyse once a tenth of the rows the statistics
+		// describe has changed. A delta run's thousand changes to 100,000
+		// users leave them fit; a first sync (estimated at zero rows or
+		// never analysed, -1) does not.
+		var estimated float64
+		if err := tx.QueryRow(ctx, `SELECT reltuples FROM pg_class WHERE oid = $1::regclass`, spec.table).Scan(&estimated); err != nil {
+			return mapError(err, "table statistics")
+		}
+		if estimated > 0 && float64(n) < analyzeFraction*estimated {
+			continue
 		}
 		if _, err := tx.Exec(ctx, `ANALYZE `+spec.table); err != nil {
 			return mapError(err, "analyze "+spec.table)
@@ -331,8 +346,13 @@ func analyzeNeverAnalyzed(ctx context.Context, tx pgx.Tx, staged []StagedCollect
 	return nil
 }
 
-// analyzeAfter is the fewest written rows that make analyzeChanged look at a table.
-const analyzeAfter = 1000
+// analyzeAfter is the fewest written rows that make analyzeChanged look at
+// a table; analyzeFraction is the share of its estimated rows that must have
+// changed (autovacuum's default analyze_scale_factor).
+const (
+	analyzeAfter    = 1000
+	analyzeFraction = 0.1
+)
 
 // cascades soft-delete the edges of objects deleted in this transaction, as
 // recorded in deleted_objects (kind = tableSpec.parentOf of the deleted object).
@@ -358,13 +378,24 @@ var cascades = []struct {
 		WHERE e.tenant_id = $1 AND e.deleted_at IS NULL AND d.kind = 'flow' AND e.environment_name || '/' || e.flow_name = d.id`},
 }
 
-func cascade(ctx context.Context, tx pgx.Tx, tenantID string, results map[directory.Collection]CollectionResult) error {
+func cascade(ctx context.Context, tx pgx.Tx, tenantID string, results map[directory.Collection]CollectionResult) (retErr error) {
 	var some bool
 	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM deleted_objects)`).Scan(&some); err != nil || !some {
 		return mapError(err, "deleted objects")
 	}
+	var n int
 	if _, err := tx.Exec(ctx, `ANALYZE deleted_objects`); err != nil {
 		return mapError(err, "deleted objects")
+	}
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM deleted_objects`).Scan(&n); err != nil {
+		return mapError(err, "deleted objects")
+	}
+	if n <= smallStage {
+		restore, err := lookupJoins(ctx, tx)
+		if err != nil {
+			return err
+		}
+		defer restore(&retErr)
 	}
 	for _, c := range cascades {
 		tag, err := tx.Exec(ctx, c.sql, tenantID)
@@ -378,6 +409,24 @@ func cascade(ctx context.Context, tx pgx.Tx, tenantID string, results map[direct
 		}
 	}
 	return nil
+}
+
+// lookupJoins plans the statements that follow as lookups of a few rows in
+// the live tables' indexes, until the returned function restores hashed
+// joins (see ApplyStaged). random_page_cost: the live tables are cached, and
+// at PostgreSQL's default (4, for spinning disks) 5,000 index lookups cost
+// more than hashing 400,000 group memberships, which takes three times as
+// long. The caller defers restore(&err) with its named error result.
+func lookupJoins(ctx context.Context, tx pgx.Tx) (restore func(errp *error), err error) {
+	if _, err := tx.Exec(ctx, `SET LOCAL enable_nestloop = on; SET LOCAL random_page_cost = 1.1`); err != nil {
+		return nil, mapError(err, "apply settings")
+	}
+	return func(errp *error) {
+		_, err := tx.Exec(context.WithoutCancel(ctx), `SET LOCAL enable_nestloop = off; SET LOCAL random_page_cost = DEFAULT`)
+		if err != nil && *errp == nil {
+			*errp = mapError(err, "apply settings")
+		}
+	}, nil
 }
 
 func dropStagingTx(ctx context.Context, tx pgx.Tx, runID int64) error {

@@ -141,6 +141,8 @@ func (r *Runner) Run(ctx context.Context, req RunRequest) (_ store.SyncRun, err 
 	}, st)
 	if fetchErr == nil {
 		fetchErr = st.flush()
+	} else {
+		_ = st.wait() // so that no staging table is created after the drop below
 	}
 	stopProgress()
 	log.Debug("sources finished", slog.Duration("elapsed", time.Since(tr.started)), slog.Any("error", fetchErr))

@@ -8,38 +8,54 @@ import (
 	"github.com/steward-dev/steward/internal/store"
 )
 
-// stages hands out one store.Stage per collection, created on first use, as
-// the Sinks of a run.
+// stages hands out one store.Stage per collection as the Sinks of a run.
+// Every collection's staging table is created at once, in the background,
+// while the sources send their first requests; a Sink waits for them.
 type stages struct {
 	ctx context.Context
-	db  *store.DB
-	run int64
+
+	ready chan struct{} // closed once made and made or err are set
+	made  map[directory.Collection]*store.Stage
+	err   error
 
 	mu  gosync.Mutex
 	all map[directory.Collection]*stageSink
-	err error
 }
 
 func newStages(ctx context.Context, db *store.DB, run int64) *stages {
-	return &stages{ctx: ctx, db: db, run: run, all: map[directory.Collection]*stageSink{}}
+	s := &stages{ctx: ctx, ready: make(chan struct{}), all: map[directory.Collection]*stageSink{}}
+	go func() {
+		defer close(s.ready)
+		s.made, s.err = db.NewStages(ctx, run, directory.AllCollections)
+	}()
+	return s
 }
 
-// Sink implements Sinks. If the staging table cannot be created, the sink
+// wait returns once the staging tables exist or could not be created.
+func (s *stages) wait() error {
+	<-s.ready
+	return s.err
+}
+
+// Sink implements Sinks. If the staging tables cannot be created, the sink
 // returns that error on every call, which fails the source and the run.
 func (s *stages) Sink(c directory.Collection) Sink {
+	err := s.wait()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if sk, ok := s.all[c]; ok {
 		return sk
 	}
-	st, err := s.db.NewStage(s.ctx, s.run, c)
-	sk := &stageSink{ctx: s.ctx, st: st, err: err}
+	sk := &stageSink{ctx: s.ctx, st: s.made[c], err: err}
 	s.all[c] = sk
 	return sk
 }
 
 // flush copies every stage's buffered rows.
 func (s *stages) flush() error {
+	if err := s.wait(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, sk := range s.all {

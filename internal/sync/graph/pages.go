@@ -80,22 +80,47 @@ func decodePage(body []byte) (page, error) {
 // walk lists from a first request, following next links one after another
 // (each needs the previous), and hands each page's items to fn. It returns
 // the last page's delta link, for delta queries.
+//
+// The next page is requested as soon as its link is known, while fn works
+// through the current one: a delta round of 3,000 groups spent as long in fn
+// as waiting for Graph. At most one request is ahead; if fn fails, it is
+// cancelled.
 func (r *run) walk(ctx context.Context, coll directory.Collection, first *abs.RequestInformation, c cost,
 	fn func(items []json.RawMessage, desc string) error) (string, error) {
-	info := first
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type answer struct {
+		p    page
+		desc string
+		err  error
+	}
+	request := func(info *abs.RequestInformation) <-chan answer {
+		ch := make(chan answer, 1) // never blocks: an abandoned request ends on its own
+		go func() {
+			p, desc, err := r.getPage(ctx, coll, info, c)
+			ch <- answer{p, desc, err}
+		}()
+		return ch
+	}
+	pending := request(first)
 	for {
-		p, desc, err := r.getPage(ctx, coll, info, c)
+		a := <-pending
+		if a.err != nil {
+			return "", a.err
+		}
+		if a.p.NextLink == "" {
+			if err := fn(a.p.Value, a.desc); err != nil {
+				return "", err
+			}
+			return a.p.DeltaLink, nil
+		}
+		info, err := linkRequest(a.p.NextLink)
 		if err != nil {
+			return "", &RequestError{Collection: coll, Request: a.desc, Message: "bad next link: " + err.Error(), Err: err}
+		}
+		pending = request(info)
+		if err := fn(a.p.Value, a.desc); err != nil {
 			return "", err
-		}
-		if err := fn(p.Value, desc); err != nil {
-			return "", err
-		}
-		if p.NextLink == "" {
-			return p.DeltaLink, nil
-		}
-		if info, err = linkRequest(p.NextLink); err != nil {
-			return "", &RequestError{Collection: coll, Request: desc, Message: "bad next link: " + err.Error(), Err: err}
 		}
 	}
 }

@@ -13,9 +13,11 @@ RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/server ./cmd/serve
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/server /usr/local/bin/server
 USER nonroot:nonroot
-# Inside a container the server must listen on all interfaces to be reachable
-# through the published port; compose publishes it on the host's loopback only.
-ENV STEWARD_ADDR=0.0.0.0:8080
+# Steward serves loopback only until sign-in exists (it refuses 0.0.0.0), and a
+# published port cannot reach a container's loopback: run the image with the
+# host's network (`docker run --network host`, as docker-compose.yml does), and
+# its 127.0.0.1:8080 is the host's.
+ENV STEWARD_ADDR=127.0.0.1:8080
 EXPOSE 8080
 ENTRYPOINT ["/usr/local/bin/server"]
 CMD ["serve"]

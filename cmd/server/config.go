@@ -20,7 +20,7 @@ import (
 // meaning; Validate checks it before anything starts.
 type Config struct {
 	DatabaseURL string // DATABASE_URL, -database-url
-	Addr        string // STEWARD_ADDR, -addr
+	Addr        string // STEWARD_ADDR, -addr: loopback only until sign-in exists (listen.go)
 	LogLevel    string // STEWARD_LOG_LEVEL, -log-level: debug | info | warn | error
 	LogFormat   string // STEWARD_LOG_FORMAT, -log-format: text | json
 	Sync        SyncConfig
@@ -209,7 +209,7 @@ func (c *Config) parse(fs *flag.FlagSet, args []string) error {
 func (c *Config) bindFlags(fs *flag.FlagSet, withAddr bool) {
 	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "PostgreSQL URL (env DATABASE_URL)")
 	if withAddr {
-		fs.StringVar(&c.Addr, "addr", c.Addr, "listen address host:port (env STEWARD_ADDR)")
+		fs.StringVar(&c.Addr, "addr", c.Addr, "listen address host:port, loopback only until sign-in exists (env STEWARD_ADDR)")
 	}
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error (env STEWARD_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json (env STEWARD_LOG_FORMAT)")

@@ -36,6 +36,13 @@ func demoCmd(ctx context.Context, env *environment, args []string) error {
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
 	}
+	// Before the database, the tenant and the sync: a refused address is the
+	// caller's mistake, told at once.
+	addr, err := loopbackAddr(ctx, lookupHost, cfg.Addr)
+	if err != nil {
+		return usageError{err}
+	}
+	cfg.Addr = addr
 	log := cfg.logger(env.stderr)
 
 	db, err := openMigrated(ctx, *cfg, log)

@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"net"
 	gosync "sync"
 
 	"github.com/steward-dev/steward/internal/store"
@@ -19,6 +17,12 @@ func serveCmd(ctx context.Context, env *environment, args []string) error {
 	if err := cfg.parse(fs, args); err != nil {
 		return err
 	}
+	// Before anything else starts: a refused address is the caller's mistake.
+	addr, err := loopbackAddr(ctx, lookupHost, cfg.Addr)
+	if err != nil {
+		return usageError{err}
+	}
+	cfg.Addr = addr
 	log := cfg.logger(env.stderr)
 
 	db, err := openMigrated(ctx, *cfg, log)
@@ -57,13 +61,14 @@ func liveRunner(cfg Config, getenv func(string) string, db *store.DB, log *slog.
 	return sync.NewRunner(db, log, cfg.runnerOptions(db, log), sync.PerTenant(byTenant)), nil
 }
 
-// serveUntilDone serves the UI on cfg.Addr and runs the schedule (if any)
-// beside it; on cancellation it stops both and waits for them. runner (if
-// any) backs the "Sync now" button: a delta run in the background.
+// serveUntilDone serves the UI on cfg.Addr (loopback only, checked by
+// loopbackAddr) and runs the schedule (if any) beside it; on cancellation it
+// stops both and waits for them. runner (if any) backs the "Sync now" button:
+// a delta run in the background.
 func serveUntilDone(ctx context.Context, cfg Config, db *store.DB, log *slog.Logger, runner *sync.Runner, schedule *sync.Schedule, demo bool) error {
-	ln, err := net.Listen("tcp", cfg.Addr)
+	ln, err := listenLoopback(cfg.Addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s (STEWARD_ADDR): %w", cfg.Addr, err)
+		return err
 	}
 	var wg gosync.WaitGroup
 	loopCtx, stopLoops := context.WithCancel(ctx)

@@ -5,8 +5,10 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/a-h/templ"
+	"github.com/go-chi/chi/v5"
 
 	"github.com/steward-dev/steward/internal/derr"
 	"github.com/steward-dev/steward/internal/store"
@@ -64,9 +66,16 @@ func (h *handler) serveError(w http.ResponseWriter, r *http.Request, err error) 
 	writeErrorPage(w, r, status, msg)
 }
 
-// writeErrorPage renders the error page, falling back to plain text if even
-// that fails (the response must never reveal why).
+// writeErrorPage answers a request with an error: under /api/ as the JSON
+// error body (apierror.go), elsewhere as the site's error page, falling back
+// to plain text if even that fails (the response must never reveal why).
+// Every error response goes through it — handlers' errors, 404 and 405,
+// panics, cross-origin refusals — so that the API never answers HTML.
 func writeErrorPage(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	if isAPI(r) {
+		writeAPIError(w, r, status, msg)
+		return
+	}
 	page := view.ErrorPage(view.ErrorModel{
 		Status:    status,
 		Title:     http.StatusText(status),
@@ -98,10 +107,26 @@ func render(w http.ResponseWriter, r *http.Request, status int, c templ.Componen
 }
 
 func notFound(w http.ResponseWriter, r *http.Request) error {
+	if isAPI(r) {
+		return derr.Errorf(derr.ENOTFOUND, "There is no API endpoint at this address.")
+	}
 	return derr.Errorf(derr.ENOTFOUND, "There is no page at this address.")
 }
 
-func methodNotAllowed(w http.ResponseWriter, r *http.Request) error {
-	writeErrorPage(w, r, http.StatusMethodNotAllowed, "This address does not accept that method.")
-	return nil
+// methodNotAllowed answers a method the route table has no route for at this
+// path, naming in Allow the methods it has (chi leaves that to a custom
+// handler).
+func methodNotAllowed(routes chi.Routes) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var allow []string
+		for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+			if routes.Match(chi.NewRouteContext(), m, r.URL.Path) {
+				allow = append(allow, m)
+			}
+		}
+		if len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+		}
+		writeErrorPage(w, r, http.StatusMethodNotAllowed, "This address does not accept that method.")
+	}
 }

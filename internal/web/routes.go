@@ -16,10 +16,12 @@ func (h *handler) routes() *chi.Mux {
 		requestID,            // before logging, so log lines carry it
 		h.accessLog,          //
 		h.recoverPanic,       // inside the log, so a panic is logged as a 500
+		h.loopbackOnly,       // refuse other host names (DNS rebinding) until sign-in exists
 		h.crossOriginProtect, // refuse cross-site POST/PUT/DELETE
 	)
+	// Errors under /api/ answer JSON, 404 and 405 included (apierror.go).
 	r.NotFound(h.wrap(notFound))
-	r.MethodNotAllowed(h.wrap(methodNotAllowed))
+	r.MethodNotAllowed(methodNotAllowed(r))
 
 	r.Get("/healthz", h.healthz)
 	r.Get("/readyz", h.readyz)

@@ -2,14 +2,18 @@ package store
 
 import (
 	"cmp"
+	"container/list"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+	"unicode"
 
 	"github.com/jackc/pgx/v5"
 
@@ -34,7 +38,7 @@ type AccountListFilter struct {
 	Finding    *string  // has a finding with this code
 	Privileged *bool    // holds an admin role
 	OwnsFlows  *bool    // owns or created flows or connections (the ownsAutomation signal)
-	Search     *string  // case-insensitive substring of the display name or UPN
+	Search     *string  // case-insensitive substring of the display name or UPN; one line
 	Sort       string   // AccountSortExposure (default), AccountSortName or AccountSortScore
 	After      *AccountCursor
 	Limit      int // default 50, at most AccountListMaxLimit
@@ -46,6 +50,12 @@ const (
 	AccountListMaxLimit     = 200
 )
 
+// AccountSearchCountLimit is how many accounts a text search counts. A
+// search that matches more (a domain every UPN holds, a single letter)
+// would read every match to count them: the list says it matches more
+// than the limit (SearchOver) instead of its counts.
+const AccountSearchCountLimit = 5000
+
 // AccountList is one page of the accounts list, with counts for its filters.
 type AccountList struct {
 	EvaluationID int64
@@ -53,9 +63,14 @@ type AccountList struct {
 	Accounts     []AccountListItem
 	// Next is the position after this page; nil on the last page.
 	Next *AccountCursor
-	// Total counts the accounts the filter selects, on every page.
+	// Total counts the accounts the filter selects, on every page, and
+	// Facets the accounts each filter value would select. Both are exact,
+	// and both are zero when SearchOver is set.
 	Total  int
 	Facets AccountFacets
+	// SearchOver is AccountSearchCountLimit when the text search matches
+	// more accounts than that, which are then not counted; 0 otherwise.
+	SearchOver int
 }
 
 // AccountListItem is one account as the list shows it.
@@ -143,27 +158,14 @@ var accountOrders = map[string]struct{ keys, key string }{
 // The counts come first, from exposure_account_counts (a few hundred rows):
 // they say exactly how many accounts of each service-account level and kind
 // the filter selects, so the page query reads only the index ranges that
-// hold matches (see accountPageQuery).
+// hold matches (see accountPageQuery). A text search finds its matches
+// first instead, and takes both its counts and its page from them (see
+// searchAccounts).
 func (db *DB) AccountList(ctx context.Context, tenantID string, f AccountListFilter) (_ AccountList, err error) {
 	defer derr.Wrap(&err, "store.AccountList(%s)", tenantID)
 	var out AccountList
-	if f.Sort == "" {
-		f.Sort = AccountSortExposure
-	}
-	if !validAccountSort(f.Sort) {
-		return out, derr.Errorf(derr.EINVALID, "Unknown sort order %q.", f.Sort)
-	}
-	if f.After != nil && f.After.Sort != f.Sort {
-		return out, derr.Errorf(derr.EINVALID, "The page position (after) belongs to another sort order: start again from the first page.")
-	}
-	if f.Limit == 0 {
-		f.Limit = AccountListDefaultLimit
-	}
-	if f.Limit < 1 || f.Limit > AccountListMaxLimit {
-		return out, derr.Errorf(derr.EINVALID, "The page size must be between 1 and %d.", AccountListMaxLimit)
-	}
-	if f.Search != nil && *f.Search == "" {
-		f.Search = nil
+	if f, err = checkAccountListFilter(f); err != nil {
+		return out, err
 	}
 
 	// Repeatable read: the page and the counts come from the evaluation that
@@ -182,37 +184,73 @@ func (db *DB) AccountList(ctx context.Context, tenantID string, f AccountListFil
 		WHERE c.tenant_id = lower($1)`, tenantID).QueryRow(func(row pgx.Row) error {
 		return row.Scan(&out.EvaluationID, &out.EvaluatedAt)
 	})
-	const current = `(SELECT evaluation_id FROM exposure_current WHERE tenant_id = lower($1))`
-	var stored, searched []accountCell
+	var stored []accountCell
 	b.Queue(`
-		SELECT sa_level, kind, exposure, is_privileged, owns_flows, finding_codes, accounts
-		FROM exposure_account_counts WHERE evaluation_id = `+current, tenantID).Query(scanCells(&stored))
-	if f.Search != nil {
-		// The counts of the accounts the text search matches, by a trigram
-		// index scan.
-		b.Queue(`
-			SELECT sa_level, kind, exposure, is_privileged, owns_flows, finding_codes, count(*)
-			FROM exposure_accounts
-			WHERE evaluation_id = `+current+` AND (display_name ILIKE $2 OR upn ILIKE $2)
-			GROUP BY sa_level, kind, exposure, is_privileged, owns_flows, finding_codes`,
-			tenantID, likePattern(*f.Search)).Query(scanCells(&searched))
-	}
+		SELECT sa_level, kind, exposure, is_privileged, owns_flows, finding_codes, facet_key, accounts
+		FROM exposure_account_counts WHERE evaluation_id = `+currentEvaluation, tenantID).Query(scanCells(&stored))
 	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
 		return out, mapError(err, "evaluation of tenant "+tenantID)
 	}
-	cells := stored
 	if f.Search != nil {
-		cells = searched
+		err = db.searchAccounts(ctx, tx, &out, f, stored)
+	} else {
+		err = listAccounts(ctx, tx, &out, f, stored)
 	}
+	if err != nil {
+		return out, err
+	}
+	return out, mapError(tx.Commit(ctx), "commit")
+}
+
+// currentEvaluation is the tenant's ($1) current evaluation, in SQL.
+const currentEvaluation = `(SELECT evaluation_id FROM exposure_current WHERE tenant_id = lower($1))`
+
+// checkAccountListFilter fills in the defaults of f and checks the rest.
+func checkAccountListFilter(f AccountListFilter) (AccountListFilter, error) {
+	if f.Sort == "" {
+		f.Sort = AccountSortExposure
+	}
+	if !validAccountSort(f.Sort) {
+		return f, derr.Errorf(derr.EINVALID, "Unknown sort order %q.", f.Sort)
+	}
+	if f.After != nil && f.After.Sort != f.Sort {
+		return f, derr.Errorf(derr.EINVALID, "The page position (after) belongs to another sort order: start again from the first page.")
+	}
+	if f.Limit == 0 {
+		f.Limit = AccountListDefaultLimit
+	}
+	if f.Limit < 1 || f.Limit > AccountListMaxLimit {
+		return f, derr.Errorf(derr.EINVALID, "The page size must be between 1 and %d.", AccountListMaxLimit)
+	}
+	if f.Search != nil && *f.Search == "" {
+		f.Search = nil
+	}
+	// The search columns join the name and the UPN with a newline (0010).
+	if f.Search != nil && strings.Contains(*f.Search, "\n") {
+		return f, derr.Errorf(derr.EINVALID, "The text search must be one line.")
+	}
+	return f, nil
+}
+
+// listAccounts reads the page of a filter without a text search: the
+// counts are the stored ones.
+func listAccounts(ctx context.Context, tx pgx.Tx, out *AccountList, f AccountListFilter, stored []accountCell) error {
 	var segs []accountSegment
-	out.Total, out.Facets, segs = countAccounts(cells, f)
+	out.Total, out.Facets, segs = countAccounts(stored, f)
 	if out.Total == 0 {
-		return out, mapError(tx.Commit(ctx), "commit")
+		return nil
 	}
 	sizeSegments(segs, stored, f)
+	return readAccountPage(ctx, tx, out, f, segs)
+}
 
+// readAccountPage reads the page of accountPageQuery into out.
+func readAccountPage(ctx context.Context, tx pgx.Tx, out *AccountList, f AccountListFilter, segs []accountSegment) error {
 	pageSQL, pageArgs, walks := accountPageQuery(out.EvaluationID, f, segs)
 	var pb pgx.Batch
+	if f.Search != nil {
+		queueSearchSettings(&pb)
+	}
 	if walks {
 		// The counts know what the planner's statistics cannot: that these
 		// segments are dense with matches. Without a sort, the only plan
@@ -223,8 +261,8 @@ func (db *DB) AccountList(ctx context.Context, tenantID string, f AccountListFil
 		pb.Queue(`SET LOCAL enable_sort = off`)
 		pb.Queue(`SET LOCAL jit = off`)
 	}
+	var page accountPage
 	pb.Queue(pageSQL, pageArgs...).Query(func(rows pgx.Rows) error {
-		var last AccountCursor
 		for rows.Next() {
 			var a AccountListItem
 			c := AccountCursor{Sort: f.Sort}
@@ -232,21 +270,28 @@ func (db *DB) AccountList(ctx context.Context, tenantID string, f AccountListFil
 				&a.Level, &a.Score, &a.Privileged, &a.Findings, &a.MaxSeverity, &c.Key, &c.Name); err != nil {
 				return err
 			}
-			if len(out.Accounts) == f.Limit { // the probe row: another page follows
-				out.Next = &last
-				break
-			}
-			a.Findings = uniqueCodes(a.Findings)
-			c.ID = a.ID
-			last = c
-			out.Accounts = append(out.Accounts, a)
+			page.add(out, f.Limit, a, c)
 		}
 		return rows.Err()
 	})
-	if err := tx.SendBatch(ctx, &pb).Close(); err != nil {
-		return out, mapError(err, "accounts")
+	return mapError(tx.SendBatch(ctx, &pb).Close(), "accounts")
+}
+
+// accountPage collects the rows of a page query: the page, then one probe
+// row that says another page follows.
+type accountPage struct{ last AccountCursor }
+
+func (p *accountPage) add(out *AccountList, limit int, a AccountListItem, c AccountCursor) {
+	if len(out.Accounts) == limit {
+		if out.Next == nil {
+			out.Next = &p.last
+		}
+		return
 	}
-	return out, mapError(tx.Commit(ctx), "commit")
+	a.Findings = uniqueCodes(a.Findings)
+	c.ID = a.ID
+	p.last = c
+	out.Accounts = append(out.Accounts, a)
 }
 
 // uniqueCodes keeps the first of equal finding codes (an account has one
@@ -265,7 +310,7 @@ func scanCells(cells *[]accountCell) func(pgx.Rows) error {
 	return func(rows pgx.Rows) error {
 		for rows.Next() {
 			var c accountCell
-			if err := rows.Scan(&c.level, &c.kind, &c.exposure, &c.privileged, &c.ownsFlows, &c.findings, &c.n); err != nil {
+			if err := rows.Scan(&c.level, &c.kind, &c.exposure, &c.privileged, &c.ownsFlows, &c.findings, &c.key, &c.n); err != nil {
 				return err
 			}
 			*cells = append(*cells, c)
@@ -274,18 +319,19 @@ func scanCells(cells *[]accountCell) func(pgx.Rows) error {
 	}
 }
 
-// likePattern is the ILIKE pattern of a substring: LIKE's wildcards and its
-// escape character in s are quoted.
+// likePattern is the LIKE pattern of a substring: LIKE's wildcards and its
+// escape character in s are quoted. The SQL lower-cases it, as ILIKE would.
 func likePattern(s string) string {
 	return "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s) + "%"
 }
 
 // accountCell is a number of accounts alike in every filterable attribute:
-// a row of exposure_account_counts.
+// a row of exposure_account_counts, with its key (facet_key of 0010).
 type accountCell struct {
 	level, kind, exposure string
 	privileged, ownsFlows bool
 	findings              []string
+	key                   int64
 	n                     int
 }
 
@@ -295,6 +341,11 @@ type accountSegment struct {
 	level, kind string
 	matches     int // accounts the filter selects
 	size        int // accounts a walk of the range may have to pass over
+	// For a text search: a gather reads the matches of every account of the
+	// segment's kind (its index), and a walk is counted as reading ten
+	// times its even share (matches cluster along the name order: svc-…).
+	gathered  int
+	clustered bool
 }
 
 // countAccounts sums cells into the filter's total, its facets and its
@@ -302,17 +353,8 @@ type accountSegment struct {
 // other filter.
 func countAccounts(cells []accountCell, f AccountListFilter) (total int, fc AccountFacets, segs []accountSegment) {
 	fc = AccountFacets{Kind: map[string]int{}, Level: map[string]int{}, Exposure: map[string]int{}, Finding: map[string]int{}}
-	in := func(list []string, v string) bool { return list == nil || slices.Contains(list, v) }
-	flag := func(want *bool, v bool) bool { return want == nil || *want == v }
 	for _, c := range cells {
-		pass := [...]bool{
-			in(f.Kinds, c.kind),
-			in(f.Levels, c.level),
-			in(f.Exposures, c.exposure),
-			f.Finding == nil || slices.Contains(c.findings, *f.Finding),
-			flag(f.Privileged, c.privileged),
-			flag(f.OwnsFlows, c.ownsFlows),
-		}
+		pass := c.passes(f)
 		failed := 0
 		for _, ok := range pass {
 			if !ok {
@@ -368,6 +410,21 @@ func countAccounts(cells []accountCell, f AccountListFilter) (total int, fc Acco
 	return total, fc, segs
 }
 
+// passes reports, for each filter of f but the text search (kinds, levels,
+// exposures, finding, privileged, owns flows), whether the cell passes it.
+func (c accountCell) passes(f AccountListFilter) [6]bool {
+	in := func(list []string, v string) bool { return list == nil || slices.Contains(list, v) }
+	flag := func(want *bool, v bool) bool { return want == nil || *want == v }
+	return [...]bool{
+		in(f.Kinds, c.kind),
+		in(f.Levels, c.level),
+		in(f.Exposures, c.exposure),
+		f.Finding == nil || slices.Contains(c.findings, *f.Finding),
+		flag(f.Privileged, c.privileged),
+		flag(f.OwnsFlows, c.ownsFlows),
+	}
+}
+
 // sizeSegments sets each segment's size from the evaluation's counts: the
 // accounts of its level and kind, within the range of exposure levels
 // asked for when sorted by exposure (the range a walk reads).
@@ -418,9 +475,17 @@ func exposureRanks(levels []string) (lo, hi int, ranks []int) {
 // walks reports whether a segment's page is best found by walking its range
 // of a sorted index rather than by gathering its matches and sorting them.
 // Matches spread evenly, a walk passes over about (limit+1)·size/matches
-// rows to find a page, a gather reads all matches: walk when that is fewer.
+// rows to find a page (the whole range at most), a gather reads all matches
+// (or what gathered says): walk when that is fewer.
 func (s accountSegment) walks(limit int) bool {
-	return s.matches*s.matches > (limit+1)*s.size
+	walk := s.size
+	if s.matches > 0 {
+		walk = (limit + 1) * s.size / s.matches
+		if s.clustered {
+			walk *= 10
+		}
+	}
+	return min(walk, s.size) < max(s.matches, s.gathered)
 }
 
 // accountPageQuery selects one page, and one row more to learn whether
@@ -461,8 +526,9 @@ func accountPageQuery(evalID int64, f AccountListFilter, segs []accountSegment) 
 	if f.OwnsFlows != nil {
 		w.add("owns_flows = %s", *f.OwnsFlows)
 	}
+	var search string // the pattern's placeholder
 	if f.Search != nil {
-		w.add("(display_name ILIKE %[1]s OR upn ILIKE %[1]s)", likePattern(*f.Search))
+		search = w.arg(likePattern(*f.Search))
 	}
 	if c := f.After; c != nil {
 		if order.key != "" {
@@ -481,6 +547,9 @@ func accountPageQuery(evalID int64, f AccountListFilter, segs []accountSegment) 
 	var parts, gather []string
 	for _, s := range segs {
 		cond := "sa_level = " + w.arg(s.level) + " AND kind = " + w.arg(s.kind)
+		if search != "" {
+			cond += " AND " + searchColumn(s.kind) + " LIKE (SELECT lower(" + search + "))"
+		}
 		if s.walks(f.Limit) {
 			walks = true
 			parts = append(parts, "("+sel+common+" AND "+cond+" ORDER BY "+order.keys+limit+")")
@@ -499,6 +568,415 @@ func accountPageQuery(evalID int64, f AccountListFilter, segs []accountSegment) 
 		return parts[0][1 : len(parts[0])-1], w.args, walks
 	}
 	return with + from + "(" + strings.Join(parts, " UNION ALL ") + ") u" + sorted + limit, w.args, walks
+}
+
+// A text search matches the accounts whose lower-cased display name or UPN
+// holds the lower-cased term: the search column of their kind (0010), each
+// with a trigram index.
+
+// searchAccounts reads the page and the counts of a filter with a text
+// search. The search's matches (at most the count limit's worth) are found
+// once per evaluation, term and sort order, in the sort order, and kept
+// (searchCache): the counts are theirs, and a page is the next of them the
+// other filters select, read by primary key. Past the limit the list is
+// not counted, and its page is read as listAccounts reads one, each
+// segment walked or gathered by its estimated matches.
+func (db *DB) searchAccounts(ctx context.Context, tx pgx.Tx, out *AccountList, f AccountListFilter, stored []accountCell) error {
+	key := searchKey{db: db, evaluation: out.EvaluationID, term: *f.Search, sort: f.Sort}
+	r, ok := accountSearches.get(key)
+	if !ok {
+		var err error
+		if r, err = findMatches(ctx, tx, out.EvaluationID, f, stored); err != nil {
+			return err
+		}
+		accountSearches.put(key, r)
+	}
+	if r.over {
+		out.SearchOver = AccountSearchCountLimit
+		if segs := searchSegments(stored, f, r.density); len(segs) > 0 {
+			return readAccountPage(ctx, tx, out, f, segs)
+		}
+		return nil // the other filters select no account
+	}
+	cells, err := searchedCells(stored, r.counts)
+	if err != nil {
+		return err
+	}
+	out.Total, out.Facets, _ = countAccounts(cells, f)
+	if out.Total == 0 {
+		return nil
+	}
+	start, err := r.start(ctx, tx, f.After)
+	if err != nil {
+		return err
+	}
+	return readMatches(ctx, tx, out, f, r.page(start, selectedKeys(stored, f), f.Limit+1))
+}
+
+// searchResult is what a search finds in an evaluation, in a sort order.
+type searchResult struct {
+	// over: the search matches more than AccountSearchCountLimit accounts,
+	// of which nothing else is kept but the density that found them.
+	over    bool
+	density searchDensity
+	counts  map[int64]int // matches by facet key
+	matches []searchMatch // in the sort order
+}
+
+// searchMatch is a matching account: its facet key and its sort keys.
+type searchMatch struct {
+	id, name string
+	facet    int64
+	key      int // the cursor's Key
+}
+
+// findMatches finds the matches of f's search, in its sort order: the
+// trigram index looks them up, or, for a broad term, accounts are read in
+// turn until the count limit is passed (the expression is one no index
+// holds).
+func findMatches(ctx context.Context, tx pgx.Tx, evalID int64, f AccountListFilter, stored []accountCell) (*searchResult, error) {
+	r := &searchResult{counts: map[int64]int{}}
+	pattern := likePattern(*f.Search)
+	var b pgx.Batch
+	queueSearchSettings(&b)
+	b.Queue(searchDensitySQL, accountsPartition(evalID), pattern).Query(func(rows pgx.Rows) (err error) {
+		r.density, err = scanSearchDensity(rows)
+		return err
+	})
+	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
+		return nil, mapError(err, "search statistics")
+	}
+	// (SELECT lower()): once, not for every row the index returns.
+	where := `(user_search LIKE (SELECT lower($2)) OR service_principal_search LIKE (SELECT lower($2))
+		OR managed_identity_search LIKE (SELECT lower($2)))`
+	if searchBroad(*f.Search, r.density, stored) {
+		where = `coalesce(user_search, service_principal_search, managed_identity_search) LIKE (SELECT lower($2))`
+	}
+	limit := strconv.Itoa(AccountSearchCountLimit)
+	rows, err := tx.Query(ctx, `
+		WITH m AS MATERIALIZED (
+			SELECT account_id, facet_key, (`+cmp.Or(accountOrders[f.Sort].key, "0")+`)::integer AS sort_key, name_key
+			FROM exposure_accounts WHERE evaluation_id = $1 AND `+where+` LIMIT `+limit+` + 1)
+		SELECT account_id, name_key, facet_key, sort_key FROM m ORDER BY sort_key, name_key, account_id`, evalID, pattern)
+	if err != nil {
+		return nil, mapError(err, "search")
+	}
+	r.matches, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (m searchMatch, err error) {
+		err = row.Scan(&m.id, &m.name, &m.facet, &m.key)
+		return m, err
+	})
+	if err != nil {
+		return nil, mapError(err, "search")
+	}
+	if len(r.matches) > AccountSearchCountLimit {
+		r.over, r.matches = true, nil
+	}
+	for _, m := range r.matches {
+		r.counts[m.facet]++
+	}
+	return r, nil
+}
+
+// start returns the index of the first match after a page position. A
+// position is the sort keys of the last account of the previous page: that
+// account, if its keys are unchanged (the same evaluation), or else the
+// place PostgreSQL compares the keys into.
+func (r *searchResult) start(ctx context.Context, tx pgx.Tx, after *AccountCursor) (int, error) {
+	if after == nil {
+		return 0, nil
+	}
+	for i, m := range r.matches {
+		if m.id == after.ID && m.key == after.Key && m.name == after.Name {
+			return i + 1, nil
+		}
+	}
+	keys, names, ids := make([]int, len(r.matches)), make([]string, len(r.matches)), make([]string, len(r.matches))
+	for i, m := range r.matches {
+		keys[i], names[i], ids[i] = m.key, m.name, m.id
+	}
+	var n int
+	err := tx.QueryRow(ctx, `
+		SELECT count(*) FROM unnest($1::integer[], $2::text[], $3::text[]) AS m(k, n, id)
+		WHERE (k, n, id) <= ($4::integer, $5::text, $6::text)`,
+		keys, names, ids, after.Key, after.Name, after.ID).Scan(&n)
+	return n, mapError(err, "page position")
+}
+
+// page returns up to n matches from start on that have a selected facet
+// key (nil: every key is).
+func (r *searchResult) page(start int, selected map[int64]bool, n int) []searchMatch {
+	var out []searchMatch
+	for _, m := range r.matches[start:] {
+		if selected == nil || selected[m.facet] {
+			if out = append(out, m); len(out) == n {
+				break
+			}
+		}
+	}
+	return out
+}
+
+// readMatches reads the accounts of a page of matches into out, in their
+// order.
+func readMatches(ctx context.Context, tx pgx.Tx, out *AccountList, f AccountListFilter, matches []searchMatch) error {
+	ids := make([]string, len(matches))
+	for i, m := range matches {
+		ids[i] = m.id
+	}
+	rows, err := tx.Query(ctx, `
+		SELECT account_id, upn, display_name, kind, enabled, exposure, workload, sa_level, sa_score,
+			privileged, finding_codes, max_severity
+		FROM exposure_accounts WHERE evaluation_id = $1 AND account_id = ANY($2)`, out.EvaluationID, ids)
+	if err != nil {
+		return mapError(err, "accounts")
+	}
+	accounts, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (a AccountListItem, err error) {
+		err = row.Scan(&a.ID, &a.UPN, &a.DisplayName, &a.Kind, &a.Enabled, &a.Exposure, &a.Workload,
+			&a.Level, &a.Score, &a.Privileged, &a.Findings, &a.MaxSeverity)
+		return a, err
+	})
+	if err != nil {
+		return mapError(err, "accounts")
+	}
+	byID := make(map[string]AccountListItem, len(accounts))
+	for _, a := range accounts {
+		byID[a.ID] = a
+	}
+	var page accountPage
+	for _, m := range matches {
+		if a, ok := byID[m.id]; ok {
+			page.add(out, f.Limit, a, AccountCursor{Sort: f.Sort, Key: m.key, Name: m.name})
+		}
+	}
+	return nil
+}
+
+// selectedKeys returns the facet keys of the cells that pass every filter
+// of f but the text search; nil when every cell does.
+func selectedKeys(cells []accountCell, f AccountListFilter) map[int64]bool {
+	keys := map[int64]bool{}
+	for _, c := range cells {
+		if pass := c.passes(f); !slices.Contains(pass[:], false) {
+			keys[c.key] = true
+		}
+	}
+	if len(keys) == len(cells) {
+		return nil
+	}
+	return keys
+}
+
+// searchedCells are the stored cells that hold matches, with their counts.
+func searchedCells(stored []accountCell, counts map[int64]int) ([]accountCell, error) {
+	var cells []accountCell
+	found := 0
+	for _, c := range stored {
+		if n := counts[c.key]; n > 0 {
+			c.n = n
+			cells = append(cells, c)
+			found++
+		}
+	}
+	if found != len(counts) {
+		return nil, fmt.Errorf("%d facet keys of the search's matches are not in the evaluation's counts", len(counts)-found)
+	}
+	return cells, nil
+}
+
+// searchSegments are the segments of the accounts the other filters select,
+// each estimated to hold as many matches as its kind's density says; a
+// gather reads the matches of all accounts of its kind (the index of its
+// search column).
+func searchSegments(stored []accountCell, f AccountListFilter, d searchDensity) []accountSegment {
+	_, _, segs := countAccounts(stored, f)
+	sizeSegments(segs, stored, f)
+	kinds := map[string]int{}
+	for _, c := range stored {
+		kinds[c.kind] += c.n
+	}
+	for i, s := range segs {
+		share, ok := d[s.kind]
+		if !ok { // no statistics: as if every account matched
+			share = 1
+		}
+		segs[i].matches = int(math.Ceil(share * float64(s.matches)))
+		segs[i].gathered = int(math.Ceil(share * float64(kinds[s.kind])))
+		segs[i].clustered = true
+	}
+	return segs
+}
+
+// searchColumns are the search columns of 0010, by kind of account.
+var searchColumns = []struct{ kind, column string }{
+	{"user", "user_search"},
+	{"servicePrincipal", "service_principal_search"},
+	{"managedIdentity", "managed_identity_search"},
+}
+
+// searchColumn is the search column of a kind of account.
+func searchColumn(kind string) string {
+	for _, c := range searchColumns {
+		if c.kind == kind {
+			return c.column
+		}
+	}
+	return searchColumns[0].column // the CHECK of 0008 allows no other kind
+}
+
+// searchDensity is, by kind of account, the share of the accounts whose
+// search column holds a term, estimated from the planner's statistics of
+// the evaluation's partition: the histogram of each column, about a hundred
+// of its values. A kind without statistics (a partition autovacuum has not
+// analysed yet) is missing.
+type searchDensity map[string]float64
+
+// searchDensitySQL reads a term's ($2) density in an evaluation's
+// partition ($1).
+const searchDensitySQL = `
+	SELECT s.attname, count(*) FILTER (WHERE v LIKE lower($2)), count(*)
+	FROM pg_stats s CROSS JOIN LATERAL unnest(s.histogram_bounds::text::text[]) v
+	WHERE s.schemaname = current_schema() AND s.tablename = $1::name
+	  AND s.attname IN ('user_search', 'service_principal_search', 'managed_identity_search')
+	GROUP BY s.attname`
+
+func scanSearchDensity(rows pgx.Rows) (searchDensity, error) {
+	d := searchDensity{}
+	for rows.Next() {
+		var column string
+		var hits, values int
+		if err := rows.Scan(&column, &hits, &values); err != nil {
+			return nil, err
+		}
+		for _, c := range searchColumns {
+			if c.column == column {
+				d[c.kind] = float64(hits) / float64(values)
+			}
+		}
+	}
+	return d, rows.Err()
+}
+
+// queueSearchSettings queues the settings of a search's queries. Go shapes
+// them (searchBroad, walks): their plans need not be made again for each
+// term (a custom plan costs more than the query), and reading up to the
+// count limit is no work for parallel workers.
+func queueSearchSettings(b *pgx.Batch) {
+	b.Queue(`SET LOCAL plan_cache_mode = force_generic_plan`)
+	b.Queue(`SET LOCAL max_parallel_workers_per_gather = 0`)
+}
+
+// searchBroad reports whether a term's matches are best found by reading
+// accounts in turn until the count limit is passed rather than through the
+// trigram index: when the index cannot serve it (no trigram to look up, so
+// it would return every account), or when more than one account in ten
+// holds it, where reading the limit's matches costs less than the index's
+// bitmap of all of them and the rows of the limit's worth.
+func searchBroad(term string, d searchDensity, stored []accountCell) bool {
+	if !hasTrigram(term) {
+		return true
+	}
+	var accounts, matches float64
+	for _, c := range stored {
+		share, ok := d[c.kind]
+		if !ok {
+			return false
+		}
+		accounts += float64(c.n)
+		matches += share * float64(c.n)
+	}
+	return matches*10 > accounts
+}
+
+// hasTrigram reports whether pg_trgm takes a trigram to look up from the
+// pattern of a term (%term%), as its wildcard extraction does: from each
+// word (a run of letters and digits), padded with two spaces in front
+// unless it starts the term (a wildcard precedes it) and one behind unless
+// it ends it.
+func hasTrigram(term string) bool {
+	word := func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
+	runes := []rune(term)
+	for i := 0; i < len(runes); {
+		if !word(runes[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(runes) && word(runes[j]) {
+			j++
+		}
+		padded := j - i
+		if i > 0 {
+			padded += 2
+		}
+		if j < len(runes) {
+			padded++
+		}
+		if padded >= 3 {
+			return true
+		}
+		i = j
+	}
+	return false
+}
+
+// accountSearches is the process's searchCache: about 100,000 matches of
+// recent searches, some 11 MB.
+var accountSearches = newSearchCache(100_000)
+
+// searchCache keeps the results of recent searches. An evaluation's
+// accounts never change once written, so an entry, keyed by its database
+// and evaluation, is never stale: the next evaluation has keys of its own,
+// and the entries of the last one age out. The first request of a term
+// pays for finding its matches; paging through them, changing the other
+// filters, or asking again costs what the list without a search costs.
+type searchCache struct {
+	mu      sync.Mutex
+	max     int                         // matches kept, at most
+	matches int                         // matches kept
+	entries map[searchKey]*list.Element // of *searchEntry
+	recent  *list.List                  // most recently used first
+}
+
+type searchKey struct {
+	db         *DB
+	evaluation int64
+	term, sort string
+}
+
+type searchEntry struct {
+	key    searchKey
+	result *searchResult
+}
+
+func newSearchCache(max int) *searchCache {
+	return &searchCache{max: max, entries: map[searchKey]*list.Element{}, recent: list.New()}
+}
+
+func (c *searchCache) get(k searchKey) (*searchResult, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[k]
+	if !ok {
+		return nil, false
+	}
+	c.recent.MoveToFront(e)
+	return e.Value.(*searchEntry).result, true
+}
+
+// put keeps a result, and forgets the least recently used ones past max.
+func (c *searchCache) put(k searchKey, r *searchResult) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.entries[k]; ok {
+		return
+	}
+	c.entries[k] = c.recent.PushFront(&searchEntry{key: k, result: r})
+	c.matches += len(r.matches)
+	for c.matches > c.max && c.recent.Len() > 1 {
+		last := c.recent.Remove(c.recent.Back()).(*searchEntry)
+		delete(c.entries, last.key)
+		c.matches -= len(last.result.matches)
+	}
 }
 
 // accountConds builds the conditions of a query with numbered parameters.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -240,4 +241,262 @@ func accountIDs(t *testing.T, sql string, args ...any) []string {
 		t.Fatal(err)
 	}
 	return ids
+}
+
+// TestAccountList_broadSearch: on a tenant of 500 users more than
+// AccountSearchCountLimit, whose UPNs all hold its domain, and 300 service
+// principals, a text search that matches more accounts than the limit is
+// not counted (SearchOver) but still pages through exactly its matches in
+// every sort order, and one within the limit is counted exactly, up to the
+// limit itself. Both before and after the partition is analysed: its
+// statistics choose how the matches are read, never which.
+func TestAccountList_broadSearch(t *testing.T) {
+	ctx := context.Background()
+	tenant := "6d1e5b0c-3f7a-4c1e-9a52-2b8f0e4d7c91"
+	if _, err := testDB.UpsertTenant(ctx, store.Tenant{ID: tenant, DisplayName: "Broad", DefaultDomain: "broad.example"}); err != nil {
+		t.Fatal(err)
+	}
+
+	str := func(s string) *string { return &s }
+	yes := true
+	type search struct {
+		q       string
+		matches int // accounts the search alone matches, to check the case tests what it says
+	}
+	const limit = store.AccountSearchCountLimit
+	searches := []search{
+		{"broad.example", limit + 500}, // every user: the domain
+		{"E", limit + 502},             // one letter, no trigram: every user
+		{"Alpha", limit + 1},           // just past the limit
+		{" alpha", limit},              // at the limit: counted
+		{"beta", 500},
+		{"zq", 0},         // short and rare: every account read, none found
+		{"100%", 1},       // LIKE's wildcards and escape match themselves
+		{"_under", 1},     //
+		{`\score`, 1},     //
+		{"%_", 0},         //
+		{"app 01", 10},    // service principals only
+		{"-0000-00", 300}, // their appIds
+	}
+	filters := []store.AccountListFilter{
+		{},
+		{Levels: []string{"confirmed", "likely"}},
+		{Kinds: []string{"servicePrincipal"}},
+		{Exposures: []string{"exposed"}, Finding: str(exposure.CodeExcludedFromMFA)},
+		{Privileged: &yes, Levels: []string{"no"}},
+		{Kinds: []string{"managedIdentity"}}, // none in this tenant
+	}
+	orders := map[string]string{
+		store.AccountSortExposure: `exposure_rank, name_key, account_id`,
+		store.AccountSortName:     `name_key, account_id`,
+		store.AccountSortScore:    `sa_score DESC, name_key, account_id`,
+	}
+	for _, analysed := range []bool{false, true} {
+		// An evaluation of its own: searches are kept by evaluation.
+		if _, err := testDB.SaveEvaluation(ctx, tenant, 0, broadEvaluation(tenant), 0); err != nil {
+			t.Fatal(err)
+		}
+		if analysed {
+			var partition string
+			if err := testDB.QueryRowForTest(ctx, `SELECT 'exposure_accounts_e' || evaluation_id FROM exposure_current
+				WHERE tenant_id = $1`, tenant).Scan(&partition); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := testDB.ExecForTest(ctx, `ANALYZE `+partition); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, s := range searches {
+			match := `(strpos(lower(display_name), lower($2)) > 0 OR strpos(lower(upn), lower($2)) > 0)`
+			all := accountIDs(t, `SELECT account_id FROM exposure_accounts a JOIN exposure_current c ON c.evaluation_id = a.evaluation_id
+				WHERE c.tenant_id = $1 AND `+match, tenant, s.q)
+			if len(all) != s.matches {
+				t.Fatalf("%q matches %d accounts, want %d: fix the case", s.q, len(all), s.matches)
+			}
+			for i, base := range filters {
+				for sort, order := range orders {
+					t.Run(fmt.Sprintf("analysed=%v/%s/%d/%s", analysed, s.q, i, sort), func(t *testing.T) {
+						f := base
+						f.Search, f.Sort, f.Limit = str(s.q), sort, 197
+						want := accountIDs(t, `SELECT account_id FROM exposure_accounts a JOIN exposure_current c ON c.evaluation_id = a.evaluation_id
+							WHERE c.tenant_id = $1 AND `+match+` AND `+filterSQL(f)+` ORDER BY `+order, tenant, s.q)
+						got, first := walkAccounts(t, tenant, f, len(want))
+						if !slices.Equal(got, want) {
+							t.Errorf("walked %d accounts, want %d in this order:\n got %v\nwant %v", len(got), len(want), got, want)
+						}
+						if s.matches > store.AccountSearchCountLimit {
+							if first.SearchOver != store.AccountSearchCountLimit || first.Total != 0 || first.Facets.Kind["user"] != 0 {
+								t.Errorf("SearchOver %d, Total %d, user facet %d: want %d, 0, 0",
+									first.SearchOver, first.Total, first.Facets.Kind["user"], store.AccountSearchCountLimit)
+							}
+						} else if first.SearchOver != 0 || first.Total != len(want) {
+							t.Errorf("SearchOver %d, Total %d: want 0, %d", first.SearchOver, first.Total, len(want))
+						}
+					})
+				}
+			}
+		}
+	}
+
+	t.Run("a page position no match holds", func(t *testing.T) {
+		// A position is sort keys, compared as the index orders them:
+		// here, those of a service principal the search does not match,
+		// and those of a match whose keys changed (a cursor made for
+		// another evaluation).
+		for _, after := range []store.AccountCursor{
+			{Sort: store.AccountSortName, Name: "app 150", ID: "s0150"},
+			{Sort: store.AccountSortExposure, Key: 0, Name: fmt.Sprintf("staff %05d beta", limit+251), ID: fmt.Sprintf("u%05d", limit+251)}, // its rank is 1
+		} {
+			order := orders[after.Sort]
+			keys := strings.TrimSuffix(order, ", name_key, account_id")
+			if keys == order {
+				keys = "0"
+			}
+			want := accountIDs(t, `SELECT account_id FROM exposure_accounts a JOIN exposure_current c ON c.evaluation_id = a.evaluation_id
+				WHERE c.tenant_id = $1 AND strpos(lower(display_name), 'beta') > 0
+				  AND (`+keys+`, name_key, account_id) > ($2::integer, $3::text, $4::text) ORDER BY `+order,
+				tenant, after.Key, after.Name, after.ID)
+			f := store.AccountListFilter{Search: str("beta"), Sort: after.Sort, After: &after, Limit: 97}
+			if got, _ := walkAccounts(t, tenant, f, len(want)); len(want) == 0 || !slices.Equal(got, want) {
+				t.Errorf("after %+v: walked %d accounts, want %d in this order:\n got %v\nwant %v", after, len(got), len(want), got, want)
+			}
+		}
+	})
+
+	t.Run("facets of a search at the limit", func(t *testing.T) {
+		base := store.AccountListFilter{Search: str(" alpha"), Levels: []string{"likely", "possible"}}
+		l, err := testDB.AccountList(ctx, tenant, base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []string{"user", "servicePrincipal"} {
+			f := base
+			f.Kinds = []string{k}
+			if got, want := l.Facets.Kind[k], accountListTotal(t, tenant, f); got != want {
+				t.Errorf("facet kind %s = %d, but that list has %d accounts", k, got, want)
+			}
+		}
+		for _, v := range []string{"confirmed", "likely", "possible", "no"} {
+			f := base
+			f.Levels = []string{v}
+			if got, want := l.Facets.Level[v], accountListTotal(t, tenant, f); got != want {
+				t.Errorf("facet level %s = %d, but that list has %d accounts", v, got, want)
+			}
+		}
+		if l.Facets.Level["no"] == 0 || l.Facets.Finding[exposure.CodeExcludedFromMFA] == 0 {
+			t.Errorf("facets %+v: the case tests too little", l.Facets)
+		}
+	})
+
+	t.Run("a search on two lines", func(t *testing.T) {
+		_, err := testDB.AccountList(ctx, tenant, store.AccountListFilter{Search: str("example\nApp")})
+		if derr.Code(err) != derr.EINVALID {
+			t.Errorf("AccountList = %v, want EINVALID", err)
+		}
+	})
+}
+
+// broadEvaluation is an evaluation of AccountSearchCountLimit + 500 users
+// and 300 service principals with names made for
+// TestAccountList_broadSearch.
+func broadEvaluation(tenant string) *exposure.Evaluation {
+	ev := &exposure.Evaluation{TenantID: tenant, EvaluatedAt: synthetic.DefaultNow}
+	levels := []exposure.ServiceAccountLevel{exposure.ServiceConfirmed, exposure.ServiceLikely, exposure.ServicePossible, exposure.ServiceNo}
+	exposures := []exposure.Level{exposure.LevelExposed, exposure.LevelPartial, exposure.LevelProtected, exposure.LevelNotApplicable}
+	for i := range store.AccountSearchCountLimit + 500 {
+		a := &exposure.Account{
+			ID:             fmt.Sprintf("u%05d", i),
+			UPN:            fmt.Sprintf("staff%05d@broad.example", i),
+			DisplayName:    fmt.Sprintf("Staff %05d Beta", i),
+			Kind:           exposure.KindUser,
+			Enabled:        i%10 != 0,
+			ServiceAccount: exposure.Classification{Level: levels[i%4], Score: i % 97},
+			Exposure:       exposures[i%3],
+		}
+		if i < store.AccountSearchCountLimit {
+			a.DisplayName = fmt.Sprintf("Staff %05d Alpha", i)
+		}
+		if i%13 == 0 {
+			a.Privileged = []string{"Global Administrator"}
+		}
+		if i%7 == 0 {
+			a.Findings = []exposure.Finding{{Code: exposure.CodeExcludedFromMFA, Severity: exposure.SeverityHigh}}
+		}
+		ev.Accounts = append(ev.Accounts, a)
+	}
+	hostile := []string{"Load 100% now", "Job _under line", `Share \score`}
+	for i := range 300 {
+		a := &exposure.Account{
+			ID:             fmt.Sprintf("s%04d", i),
+			UPN:            fmt.Sprintf("%08d-0000-0000-0000-000000000000", i),
+			DisplayName:    fmt.Sprintf("App %03d", i),
+			Kind:           exposure.KindServicePrincipal,
+			Enabled:        true,
+			ServiceAccount: exposure.Classification{Level: exposure.ServiceConfirmed},
+			Exposure:       exposures[i%2],
+			Workload:       exposure.WorkloadNotApplicable,
+		}
+		switch {
+		case i == 0:
+			a.DisplayName = "Alpha App"
+		case i < len(hostile)+1:
+			a.DisplayName = hostile[i-1]
+		}
+		ev.Accounts = append(ev.Accounts, a)
+	}
+	return ev
+}
+
+// filterSQL is the SQL of a filter's conditions but the search.
+func filterSQL(f store.AccountListFilter) string {
+	conds := []string{"true"}
+	quoted := func(vs []string) string { return "'" + strings.Join(vs, "', '") + "'" }
+	if f.Kinds != nil {
+		conds = append(conds, "kind IN ("+quoted(f.Kinds)+")")
+	}
+	if f.Levels != nil {
+		conds = append(conds, "sa_level IN ("+quoted(f.Levels)+")")
+	}
+	if f.Exposures != nil {
+		conds = append(conds, "exposure IN ("+quoted(f.Exposures)+")")
+	}
+	if f.Finding != nil {
+		conds = append(conds, "'"+*f.Finding+"' = ANY(finding_codes)")
+	}
+	if f.Privileged != nil {
+		conds = append(conds, fmt.Sprintf("(cardinality(privileged) > 0) = %v", *f.Privileged))
+	}
+	return strings.Join(conds, " AND ")
+}
+
+// walkAccounts pages through a filter and returns the account ids in order,
+// and the first page.
+func walkAccounts(t *testing.T, tenant string, f store.AccountListFilter, want int) (ids []string, first store.AccountList) {
+	t.Helper()
+	for pages := 0; ; pages++ {
+		l, err := testDB.AccountList(context.Background(), tenant, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pages == 0 {
+			first = l
+		}
+		for _, a := range l.Accounts {
+			ids = append(ids, a.ID)
+		}
+		if l.Next == nil || pages > want {
+			return ids, first
+		}
+		f.After = l.Next
+	}
+}
+
+// accountListTotal is the Total of a filter's list.
+func accountListTotal(t *testing.T, tenant string, f store.AccountListFilter) int {
+	t.Helper()
+	l, err := testDB.AccountList(context.Background(), tenant, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l.Total
 }

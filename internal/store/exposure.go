@@ -57,10 +57,18 @@ func (db *DB) SaveEvaluation(ctx context.Context, tenantID string, runID int64, 
 		if _, err := tx.Exec(ctx, aggregateSQL, id); err != nil {
 			return mapError(err, "evaluation aggregates")
 		}
-		_, err := tx.Exec(ctx, `
+		if _, err := tx.Exec(ctx, `
 			INSERT INTO exposure_current (tenant_id, evaluation_id) VALUES ($1, $2)
-			ON CONFLICT (tenant_id) DO UPDATE SET evaluation_id = EXCLUDED.evaluation_id`, tenantID, id)
-		return mapError(err, "current evaluation")
+			ON CONFLICT (tenant_id) DO UPDATE SET evaluation_id = EXCLUDED.evaluation_id`, tenantID, id); err != nil {
+			return mapError(err, "current evaluation")
+		}
+		// What the policy and flow pages would otherwise compute on every
+		// request (0011). The flow summary reads the current evaluation, so
+		// it comes after the switch; it is the last statement.
+		if err := savePolicyEvaluation(ctx, tx, tenantID, id); err != nil {
+			return err
+		}
+		return saveFlowSummary(ctx, tx, tenantID, id)
 	})
 	if err != nil {
 		return 0, err
@@ -113,7 +121,9 @@ func (db *DB) pruneEvaluations(ctx context.Context, tenantID string, keep int64)
 				return mapError(err, "pruning evaluation accounts")
 			}
 		}
-		for _, table := range []string{"exposure_exclusions", "exposure_findings"} {
+		for _, table := range []string{"exposure_exclusions", "exposure_findings",
+			"exposure_flows_at_risk", "exposure_flow_broken_connections", "exposure_connections_not_connected",
+			"exposure_policy_summaries"} {
 			if _, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE evaluation_id IN (
 				SELECT id FROM exposure_evaluations WHERE tenant_id = $1 AND id <> $2)`, tenantID, keep); err != nil {
 				return mapError(err, "pruning "+table)

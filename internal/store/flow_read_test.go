@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"maps"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -139,10 +140,14 @@ func TestFlowOverview(t *testing.T) {
 			len(capped.NotConnected), capped.NotConnectedTotal)
 	}
 
-	// A deleted flow is neither counted nor at risk.
+	// A deleted flow is neither counted nor at risk. The page shows what
+	// the current evaluation stored, so evaluate again, as after a sync.
 	first := got.AtRisk[0]
 	if _, err := testDB.ExecForTest(ctx, `UPDATE flows SET deleted_at = now() WHERE tenant_id = $1 AND environment_name = $2 AND name = $3`,
 		tenant, first.EnvironmentName, first.Name); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := testDB.EvaluateTenant(ctx, tenant, run.ID, cfg); err != nil {
 		t.Fatal(err)
 	}
 	after, err := testDB.FlowOverview(ctx, tenant, 1000)
@@ -171,6 +176,9 @@ func TestFlowOverview(t *testing.T) {
 	}
 	if _, err := testDB.ExecForTest(ctx, `UPDATE flows SET raw = raw #- '{properties,connectionReferences}'
 		WHERE tenant_id = $1 AND environment_name = $2 AND name = $3`, tenant, env, name); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := testDB.EvaluateTenant(ctx, tenant, run.ID, cfg); err != nil {
 		t.Fatal(err)
 	}
 	after, err = testDB.FlowOverview(ctx, tenant, 1000)
@@ -331,4 +339,104 @@ func flowOwnerIDs(os []store.FlowOwner) []string {
 		ids = append(ids, o.ID)
 	}
 	return ids
+}
+
+// TestFlowOverview_storedEqualsComputed: the summary SaveEvaluation stores
+// is what the page computes from the tables when there is none (before the
+// first evaluation, or for an evaluation stored before summaries existed),
+// and a new evaluation replaces the previous one's.
+func TestFlowOverview_storedEqualsComputed(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	if _, err := synthetic.Write(dir, synthetic.Options{Profile: synthetic.ProfileDemo, Seed: 62}); err != nil {
+		t.Fatal(err)
+	}
+	snap, run := importDir(t, dir)
+	tenant := snap.Tenant.ID
+
+	// Not evaluated: every owner is unknown, only connections put flows at risk.
+	before, err := testDB.FlowOverview(ctx, tenant, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if unknown := before.Groups[len(before.Groups)-1]; before.Evaluated || before.Flows == 0 || unknown.Flows != before.Flows ||
+		unknown.Connections != before.Connections || before.Groups[0].Flows != 0 {
+		t.Errorf("before any evaluation: evaluated %v, %d flows, groups %+v; want not evaluated, every flow and connection unknown",
+			before.Evaluated, before.Flows, before.Groups)
+	}
+	for _, f := range before.AtRisk {
+		if len(f.ExposedOwners)+len(f.DormantOwners) > 0 || len(f.BrokenConnections) == 0 {
+			t.Errorf("before any evaluation, flow %s is at risk for its owners: %+v", f.Name, f)
+		}
+	}
+
+	cfg := exposure.DefaultConfig(synthetic.DefaultNow)
+	st, err := testDB.EvaluateTenant(ctx, tenant, run.ID, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := testDB.FlowOverview(ctx, tenant, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows int
+	if err := testDB.QueryRowForTest(ctx, `SELECT count(*) FROM exposure_flows_at_risk WHERE evaluation_id = $1`, st.ID).Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if !stored.Evaluated || rows != stored.AtRiskTotal || rows == 0 || len(stored.AtRisk) != rows {
+		t.Fatalf("%d flows at risk stored with evaluation %d, the page says %d (%d listed; evaluated %v)",
+			rows, st.ID, stored.AtRiskTotal, len(stored.AtRisk), stored.Evaluated)
+	}
+	for i, f := range stored.AtRisk {
+		if f.Position != i+1 {
+			t.Fatalf("flow at risk %d has position %d", i, f.Position)
+		}
+	}
+
+	// Without the stored summary, the page computes it: the same overview.
+	listTables := []string{"exposure_flows_at_risk", "exposure_flow_broken_connections", "exposure_connections_not_connected"}
+	if _, err := testDB.ExecForTest(ctx, `DELETE FROM exposure_aggregates WHERE evaluation_id = $1 AND dimension = ANY($2)`,
+		st.ID, []string{"flowTotals", "flowsByOwner", "flowOwnersByType", "connectionsByOwner", "connectionOwnersByType",
+			"connectedByOwner", "inErrorByOwner", "connectionStatus"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range listTables {
+		if _, err := testDB.ExecForTest(ctx, `DELETE FROM `+table+` WHERE evaluation_id = $1`, st.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, limit := range []int{1000, 3} {
+		computed, err := testDB.FlowOverview(ctx, tenant, limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := stored
+		want.AtRisk, want.NotConnected = want.AtRisk[:min(limit, len(want.AtRisk))], want.NotConnected[:min(limit, len(want.NotConnected))]
+		if !reflect.DeepEqual(computed, want) {
+			t.Errorf("limit %d: computed from the tables\n%+v\nstored with the evaluation\n%+v", limit, computed, want)
+		}
+	}
+
+	// A new evaluation stores its own summary and drops the previous one's.
+	next, err := testDB.EvaluateTenant(ctx, tenant, run.ID, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := testDB.FlowOverview(ctx, tenant, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(again, stored) {
+		t.Errorf("evaluated again: the overview changed\n%+v\nwas\n%+v", again, stored)
+	}
+	for _, table := range listTables {
+		var old int
+		if err := testDB.QueryRowForTest(ctx, `SELECT count(*) FROM `+table+` WHERE evaluation_id <> $1 AND evaluation_id IN
+			(SELECT id FROM exposure_evaluations WHERE tenant_id = $2)`, next.ID, tenant).Scan(&old); err != nil {
+			t.Fatal(err)
+		}
+		if old != 0 {
+			t.Errorf("%s: %d rows of replaced evaluations left", table, old)
+		}
+	}
 }

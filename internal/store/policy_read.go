@@ -20,8 +20,8 @@ import (
 type Policy struct {
 	ID          string
 	DisplayName string
-	State       string // enabled | disabled | enabledForReportingButNotEnforced
-	Raw         json.RawMessage
+	State       string          // enabled | disabled | enabledForReportingButNotEnforced
+	Raw         json.RawMessage // nil from Policies when Summary is set
 	ContentHash string
 	CreatedAt   *time.Time
 	ModifiedAt  *time.Time
@@ -35,39 +35,57 @@ type Policy struct {
 	// user, group, role, guest type or service principal; app exclusions
 	// are not exclusions of the account).
 	ExcludedServiceAccounts int
+	// Summary is the policy in one sentence (exposure.SummarizePolicy) as
+	// the current evaluation stored it for this content, with the names
+	// the directory had then; "" when it has none (no evaluation yet, or
+	// the content changed since): the caller summarises Raw itself.
+	Summary string
 }
 
 // serviceAccountLevels are the classification levels the policy pages count
 // as service accounts.
 var serviceAccountLevels = []string{string(exposure.ServiceConfirmed), string(exposure.ServiceLikely)}
 
-// policySelect reads policies with their counts; the caller adds the WHERE.
-// The counts are correlated subqueries on (tenant_id, policy_id) and
-// (evaluation_id, policy_id) indexes: a tenant has at most a few hundred
-// policies.
-const policySelect = `
-	SELECT p.id, p.display_name, p.state, p.raw, p.content_hash, p.created_at, p.modified_at, p.deleted_at,
+// policySelect reads policies with their counts and stored summaries, and
+// raw as their JSON; the caller adds the WHERE. The version count is a
+// correlated subquery on a (tenant_id, policy_id) index (a tenant has at
+// most a few hundred policies); the exclusion count and the summary are
+// primary-key probes of what SaveEvaluation stored with the current
+// evaluation (policy_summary.go).
+func policySelect(raw string) string {
+	return `
+	SELECT p.id, p.display_name, p.state, ` + raw + `, p.content_hash, p.created_at, p.modified_at, p.deleted_at,
 	       p.first_seen_run, p.last_seen_run,
 	       (SELECT count(*) FROM ca_policy_versions v WHERE v.tenant_id = p.tenant_id AND v.policy_id = p.id),
-	       (SELECT count(DISTINCT e.account_id) FROM exposure_exclusions e
-	          JOIN exposure_accounts a ON a.evaluation_id = e.evaluation_id AND a.account_id = e.account_id
-	         WHERE e.evaluation_id = c.evaluation_id AND e.policy_id = p.id AND e.via <> 'app'
-	           AND a.sa_level = ANY($2))
-	FROM ca_policies p LEFT JOIN exposure_current c ON c.tenant_id = p.tenant_id`
+	       coalesce(x.count, 0), coalesce(s.summary, '')
+	FROM ca_policies p
+	LEFT JOIN exposure_current c ON c.tenant_id = p.tenant_id
+	LEFT JOIN exposure_aggregates x ON x.evaluation_id = c.evaluation_id AND x.dimension = '` + dimPolicyExcluded + `'
+	     AND x.key = p.id
+	LEFT JOIN exposure_policy_summaries s ON s.evaluation_id = c.evaluation_id AND s.policy_id = p.id
+	     AND s.content_hash = p.content_hash`
+}
 
+// scanPolicy reads a row of policySelect. The raw JSON is read as bytes:
+// PostgreSQL validated it, and validating it again in Go cost a millisecond
+// per policies list.
 func scanPolicy(row pgx.Row) (Policy, error) {
 	var p Policy
-	err := row.Scan(&p.ID, &p.DisplayName, &p.State, &p.Raw, &p.ContentHash, &p.CreatedAt, &p.ModifiedAt, &p.DeletedAt,
-		&p.FirstSeen, &p.LastSeen, &p.Versions, &p.ExcludedServiceAccounts)
+	var raw []byte
+	err := row.Scan(&p.ID, &p.DisplayName, &p.State, &raw, &p.ContentHash, &p.CreatedAt, &p.ModifiedAt, &p.DeletedAt,
+		&p.FirstSeen, &p.LastSeen, &p.Versions, &p.ExcludedServiceAccounts, &p.Summary)
+	p.Raw = raw
 	return p, err
 }
 
-// Policies returns a tenant's live policies by name.
+// Policies returns a tenant's live policies by name. Raw is nil where
+// Summary is set: a list has no other use for it, and writing every
+// policy's JSON out as text was half the list's time in the database.
 func (db *DB) Policies(ctx context.Context, tenantID string) (_ []Policy, err error) {
 	defer derr.Wrap(&err, "store.Policies(%s)", tenantID)
-	rows, err := db.pool.Query(ctx, policySelect+`
+	rows, err := db.pool.Query(ctx, policySelect(`CASE WHEN s.summary IS NULL THEN p.raw END`)+`
 		WHERE p.tenant_id = $1 AND p.deleted_at IS NULL
-		ORDER BY p.display_name, p.id`, tenantID, serviceAccountLevels)
+		ORDER BY p.display_name, p.id`, tenantID)
 	if err != nil {
 		return nil, mapError(err, "policies")
 	}
@@ -87,8 +105,8 @@ func (db *DB) Policies(ctx context.Context, tenantID string) (_ []Policy, err er
 // history stays readable); ENOTFOUND when the tenant never had it.
 func (db *DB) Policy(ctx context.Context, tenantID, id string) (_ Policy, err error) {
 	defer derr.Wrap(&err, "store.Policy(%s, %s)", tenantID, id)
-	p, err := scanPolicy(db.pool.QueryRow(ctx, policySelect+`
-		WHERE p.tenant_id = $1 AND p.id = $3`, tenantID, serviceAccountLevels, id))
+	p, err := scanPolicy(db.pool.QueryRow(ctx, policySelect(`p.raw`)+`
+		WHERE p.tenant_id = $1 AND p.id = $2`, tenantID, id))
 	if err != nil {
 		return p, mapError(err, "policy")
 	}
@@ -250,6 +268,15 @@ const notTargetedPath = `$[*] ? (` + weakVerdict + ` && exists(@.policies[*] ? (
 // service principal appId indexes.
 func (db *DB) PolicyNames(ctx context.Context, tenantID string, refs exposure.PolicyRefs) (_ exposure.Names, err error) {
 	defer derr.Wrap(&err, "store.PolicyNames(%s)", tenantID)
+	return policyNames(ctx, db.pool, tenantID, refs)
+}
+
+// queryer is what policyNames needs of a pool or a transaction.
+type queryer interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+func policyNames(ctx context.Context, q queryer, tenantID string, refs exposure.PolicyRefs) (exposure.Names, error) {
 	n := exposure.Names{Users: map[string]string{}, Groups: map[string]string{}, Roles: map[string]string{},
 		Locations: map[string]string{}, Apps: map[string]string{}, ServicePrincipals: map[string]string{}}
 	nz := func(s []string) []string {
@@ -258,7 +285,7 @@ func (db *DB) PolicyNames(ctx context.Context, tenantID string, refs exposure.Po
 		}
 		return s
 	}
-	rows, err := db.pool.Query(ctx, `
+	rows, err := q.Query(ctx, `
 		SELECT 'user', id, display_name FROM users WHERE tenant_id = $1 AND id = ANY($2) AND deleted_at IS NULL
 		UNION ALL
 		SELECT 'group', id, display_name FROM groups WHERE tenant_id = $1 AND id = ANY($3) AND deleted_at IS NULL

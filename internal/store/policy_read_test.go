@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/steward-dev/steward/internal/derr"
 	"github.com/steward-dev/steward/internal/directory"
 	"github.com/steward-dev/steward/internal/exposure"
@@ -27,13 +29,18 @@ func TestPolicies_demo(t *testing.T) {
 	snap, run := importDir(t, dir)
 	tenant := snap.Tenant.ID
 
-	// Before any evaluation, policies read with no exclusions.
+	// Before any evaluation, policies read with no exclusions nor summaries.
 	ps, err := testDB.Policies(ctx, tenant)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(ps) != len(snap.ConditionalAccessPolicies) {
 		t.Fatalf("%d policies, want %d", len(ps), len(snap.ConditionalAccessPolicies))
+	}
+	for _, p := range ps {
+		if p.ExcludedServiceAccounts != 0 || p.Summary != "" {
+			t.Errorf("policy %q before any evaluation: %+v", p.DisplayName, p)
+		}
 	}
 	if _, err := testDB.EvaluateTenant(ctx, tenant, run.ID, exposure.DefaultConfig(synthetic.DefaultNow)); err != nil {
 		t.Fatal(err)
@@ -45,11 +52,38 @@ func TestPolicies_demo(t *testing.T) {
 	if !slices.IsSortedFunc(ps, func(a, b store.Policy) int { return strings.Compare(a.DisplayName, b.DisplayName) }) {
 		t.Error("policies not sorted by name")
 	}
+	// The list leaves out the JSON it has a stored summary for; Policy
+	// reads it.
 	byName := map[string]store.Policy{}
+	for i, p := range ps {
+		if p.Versions != 1 || p.FirstSeen != run.ID || p.Summary == "" || len(p.Raw) != 0 || p.DeletedAt != nil {
+			t.Errorf("policy %q: %+v, want one version seen in run %d, its summary and no JSON", p.DisplayName, p, run.ID)
+		}
+		if ps[i], err = testDB.Policy(ctx, tenant, p.ID); err != nil || len(ps[i].Raw) == 0 || ps[i].Summary != p.Summary {
+			t.Errorf("Policy(%q) = %+v, %v; want the list's policy with its JSON", p.DisplayName, ps[i], err)
+		}
+		byName[p.DisplayName] = ps[i]
+	}
+	// The counts SaveEvaluation stored are the exclusions counted directly.
+	rows, err := testDB.QueryForTest(ctx, `
+		SELECT e.policy_id, count(DISTINCT e.account_id)
+		FROM exposure_current c
+		JOIN exposure_exclusions e ON e.evaluation_id = c.evaluation_id
+		JOIN exposure_accounts a ON a.evaluation_id = e.evaluation_id AND a.account_id = e.account_id
+		WHERE c.tenant_id = $1 AND e.via <> 'app' AND a.sa_level IN ('likely', 'confirmed')
+		GROUP BY e.policy_id`, tenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	excluded := map[string]int{}
+	var id string
+	var n int
+	if _, err := pgx.ForEachRow(rows, []any{&id, &n}, func() error { excluded[id] = n; return nil }); err != nil {
+		t.Fatal(err)
+	}
 	for _, p := range ps {
-		byName[p.DisplayName] = p
-		if p.Versions != 1 || p.FirstSeen != run.ID || len(p.Raw) == 0 || p.DeletedAt != nil {
-			t.Errorf("policy %q: %+v, want one version seen in run %d", p.DisplayName, p, run.ID)
+		if p.ExcludedServiceAccounts != excluded[p.ID] {
+			t.Errorf("policy %q: %d excluded service accounts, counted directly %d", p.DisplayName, p.ExcludedServiceAccounts, excluded[p.ID])
 		}
 	}
 	ca001, ok := byName["CA001 - Require MFA - All users"]
@@ -152,6 +186,31 @@ func TestPolicies_demo(t *testing.T) {
 	}
 	if s := exposure.SummarizePolicy(mustDecodePolicy(t, ca012.Raw), names); s != "Requires MFA or a compliant device for group SG-Dept-Sales" {
 		t.Errorf("CA012 summarised as %q", s)
+	}
+
+	// The summaries SaveEvaluation stored are the policies summarised now.
+	for _, p := range ps {
+		if want := exposure.SummarizePolicy(mustDecodePolicy(t, p.Raw), names); p.Summary != want {
+			t.Errorf("policy %q: stored summary %q, summarised now %q", p.DisplayName, p.Summary, want)
+		}
+	}
+	// A policy whose content changed since the evaluation has none.
+	if _, err := testDB.ExecForTest(ctx, `UPDATE ca_policies SET content_hash = 'changed' WHERE tenant_id = $1 AND id = $2`,
+		tenant, ca012.ID); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := testDB.Policy(ctx, tenant, ca012.ID); err != nil || p.Summary != "" || p.ExcludedServiceAccounts != ca012.ExcludedServiceAccounts {
+		t.Errorf("CA012 changed since the evaluation: summary %q, %d excluded, %v; want no summary, %d excluded",
+			p.Summary, p.ExcludedServiceAccounts, err, ca012.ExcludedServiceAccounts)
+	}
+	ps, err = testDB.Policies(ctx, tenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range ps {
+		if (p.ID == ca012.ID) != (p.Summary == "" && len(p.Raw) > 0) {
+			t.Errorf("policy %q in the list: summary %q, %d bytes of JSON; want its JSON only when it changed", p.DisplayName, p.Summary, len(p.Raw))
+		}
 	}
 }
 

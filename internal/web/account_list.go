@@ -25,7 +25,8 @@ import (
 //	sort=exposure|name|score  limit=1..200  after=CURSOR  tenant=ID
 //
 // Empty values are ignored (the form's "any" choices); any other value
-// not listed is a 400.
+// not listed is a 400. A text search (q) that matches more than
+// store.AccountSearchCountLimit accounts lists them without counting them.
 
 // accountList is the accounts page.
 func (h *handler) accountList(w http.ResponseWriter, r *http.Request) error {
@@ -58,7 +59,7 @@ func (h *handler) apiAccountList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := accountListJSON{Accounts: []accountListItemJSON{}, Facets: newAccountFacetsJSON(store.AccountFacets{})}
+	out := accountListJSON{Total: new(int), Accounts: []accountListItemJSON{}, Facets: newAccountFacetsJSON(store.AccountFacets{})}
 	t, _, ok, err := h.tenantOf(r)
 	if err != nil {
 		return err
@@ -74,7 +75,7 @@ func (h *handler) apiAccountList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out.EvaluatedAt, out.Total = &list.EvaluatedAt, list.Total
+	out.EvaluatedAt = &list.EvaluatedAt
 	for _, a := range list.Accounts {
 		item := accountListItemJSON{ID: a.ID, UPN: a.UPN, DisplayName: a.DisplayName, Kind: a.Kind, Enabled: a.Enabled,
 			Exposure: a.Exposure, Workload: a.Workload, Privileged: a.Privileged, Findings: a.Findings}
@@ -85,18 +86,26 @@ func (h *handler) apiAccountList(w http.ResponseWriter, r *http.Request) error {
 		next := list.Next.String()
 		out.Next = &next
 	}
-	out.Facets = newAccountFacetsJSON(list.Facets)
+	if list.SearchOver > 0 {
+		out.Total, out.Facets, out.SearchMatchesMoreThan = nil, nil, list.SearchOver
+	} else {
+		out.Total, out.Facets = &list.Total, newAccountFacetsJSON(list.Facets)
+	}
 	return writeJSON(w, http.StatusOK, out)
 }
 
 // accountListJSON is the API's answer.
 type accountListJSON struct {
-	Tenant      *string               `json:"tenant"`
-	EvaluatedAt *time.Time            `json:"evaluatedAt"`
-	Total       int                   `json:"total"` // accounts the filters select, on every page
-	Accounts    []accountListItemJSON `json:"accounts"`
-	Next        *string               `json:"next"` // the after= of the next page; null on the last
-	Facets      accountFacetsJSON     `json:"facets"`
+	Tenant      *string    `json:"tenant"`
+	EvaluatedAt *time.Time `json:"evaluatedAt"`
+	// Total counts the accounts the filters select, on every page; null,
+	// like facets, when the text search matches more accounts than
+	// searchMatchesMoreThan, which are then not counted.
+	Total                 *int                  `json:"total"`
+	SearchMatchesMoreThan int                   `json:"searchMatchesMoreThan,omitempty"`
+	Accounts              []accountListItemJSON `json:"accounts"`
+	Next                  *string               `json:"next"` // the after= of the next page; null on the last
+	Facets                *accountFacetsJSON    `json:"facets"`
 }
 
 type accountListItemJSON struct {
@@ -129,7 +138,7 @@ type accountFacetsJSON struct {
 }
 
 // newAccountFacetsJSON lists every value, zero counts included.
-func newAccountFacetsJSON(f store.AccountFacets) accountFacetsJSON {
+func newAccountFacetsJSON(f store.AccountFacets) *accountFacetsJSON {
 	all := func(values []string, counts map[string]int) map[string]int {
 		m := make(map[string]int, len(values))
 		for _, v := range values {
@@ -137,7 +146,7 @@ func newAccountFacetsJSON(f store.AccountFacets) accountFacetsJSON {
 		}
 		return m
 	}
-	return accountFacetsJSON{
+	return &accountFacetsJSON{
 		Kind:           all(accountKinds, f.Kind),
 		ServiceAccount: all(accountLevels, f.Level),
 		Exposure:       all(accountExposures, f.Exposure),
@@ -382,10 +391,12 @@ var (
 func newAccountListView(tenant, name string, p accountListParams, l store.AccountList) view.AccountList {
 	f := p.filter
 	base := "/accounts?"
+	counted := l.SearchOver == 0
 	m := view.AccountList{
 		TenantName:  name,
 		EvaluatedAt: l.EvaluatedAt.UTC().Format("2006-01-02 15:04 UTC"),
 		Total:       l.Total,
+		SearchOver:  l.SearchOver,
 		ClearHref:   base + url.Values{"tenant": {tenant}, "sa": {"any"}}.Encode(),
 		APIHref:     "/api/v1/accounts?" + p.query(tenant, f.After),
 	}
@@ -399,7 +410,7 @@ func newAccountListView(tenant, name string, p accountListParams, l store.Accoun
 	checks := func(values []string, text map[string]string, counts map[string]int, selected []string) []view.AccountListChoice {
 		out := make([]view.AccountListChoice, len(values))
 		for i, v := range values {
-			out[i] = view.AccountListChoice{Value: v, Label: text[v], Count: counts[v], ShowCount: true,
+			out[i] = view.AccountListChoice{Value: v, Label: text[v], Count: counts[v], ShowCount: counted,
 				Selected: slices.Contains(selected, v)}
 		}
 		return out
@@ -407,8 +418,8 @@ func newAccountListView(tenant, name string, p accountListParams, l store.Accoun
 	flag := func(b *bool, c store.AccountFlagCount, yes, no string) []view.AccountListChoice {
 		return []view.AccountListChoice{
 			{Value: "", Label: "Any", Selected: b == nil},
-			{Value: "yes", Label: yes, Count: c.Yes, ShowCount: true, Selected: b != nil && *b},
-			{Value: "no", Label: no, Count: c.No, ShowCount: true, Selected: b != nil && !*b},
+			{Value: "yes", Label: yes, Count: c.Yes, ShowCount: counted, Selected: b != nil && *b},
+			{Value: "no", Label: no, Count: c.No, ShowCount: counted, Selected: b != nil && !*b},
 		}
 	}
 	levels := f.Levels
@@ -433,7 +444,7 @@ func newAccountListView(tenant, name string, p accountListParams, l store.Accoun
 	form.Findings = []view.AccountListChoice{{Value: "", Label: "Any", Selected: f.Finding == nil}}
 	for _, code := range exposure.Codes {
 		form.Findings = append(form.Findings, view.AccountListChoice{Value: code, Label: accountFindingText[code],
-			Count: l.Facets.Finding[code], ShowCount: true, Selected: f.Finding != nil && *f.Finding == code})
+			Count: l.Facets.Finding[code], ShowCount: counted, Selected: f.Finding != nil && *f.Finding == code})
 	}
 	for _, s := range accountSorts {
 		form.Sorts = append(form.Sorts, view.AccountListChoice{Value: s, Label: accountSortText[s],

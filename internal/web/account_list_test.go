@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"html"
 	"net/url"
 	"regexp"
@@ -180,6 +181,10 @@ func TestAccountList_filters(t *testing.T) {
 		{"q=SVC&sa=any", `display_name ILIKE '%svc%' OR upn ILIKE '%svc%'`, byExposure},
 		{"q=" + url.QueryEscape("<script>") + "&sa=any", `display_name ILIKE '%<script>%' OR upn ILIKE '%<script>%'`, byExposure},
 		{"q=%25&sa=any", `strpos(display_name, '%') > 0 OR strpos(upn, '%') > 0`, byExposure},
+		{"q=_&sa=any", `strpos(display_name, '_') > 0 OR strpos(upn, '_') > 0`, byExposure},
+		{"q=" + url.QueryEscape(`\`) + "&sa=any", `strpos(display_name, '\') > 0 OR strpos(upn, '\') > 0`, byExposure},
+		{"q=" + url.QueryEscape(`%_\`) + "&sa=any", `strpos(display_name, '%_\') > 0 OR strpos(upn, '%_\') > 0`, byExposure},
+		{"q=e&sort=score", `(display_name ILIKE '%e%' OR upn ILIKE '%e%') AND sa_level IN ('likely', 'confirmed')`, `sa_score DESC, name_key, account_id`},
 		{"sort=name&sa=any", `true`, `name_key, account_id`},
 		{"sort=score", `sa_level IN ('likely', 'confirmed')`, `sa_score DESC, name_key, account_id`},
 		{"kind=user&exposure=exposed&finding=EXCLUDED_FROM_MFA&flows=yes&sort=name",
@@ -483,5 +488,67 @@ func TestAccountList_noMatch(t *testing.T) {
 	// The filters stay in the form, to change them.
 	if !strings.Contains(body, `value="no-such-account-anywhere"`) {
 		t.Error("the search is not kept in the form")
+	}
+}
+
+// TestAccountList_broadSearch: a search that matches more accounts than
+// the list counts (store.AccountSearchCountLimit) still lists every one of
+// them; the page says it matched more than the limit instead of a total,
+// and shows no counts next to the filters; the API's total and facets are
+// null. A narrower search is counted as usual.
+func TestAccountList_broadSearch(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := freshDB(t)
+	ts, _ := newServer(t, db)
+	const tenant = "44444444-4444-4444-4444-444444444444"
+	if _, err := db.UpsertTenant(ctx, store.Tenant{ID: tenant, DisplayName: "Wide", DefaultDomain: "wide.example"}); err != nil {
+		t.Fatal(err)
+	}
+	ev := &exposure.Evaluation{TenantID: tenant, EvaluatedAt: synthetic.DefaultNow}
+	wide := store.AccountSearchCountLimit + 200
+	for i := range wide {
+		ev.Accounts = append(ev.Accounts, &exposure.Account{
+			ID: fmt.Sprintf("u%05d", i), UPN: fmt.Sprintf("staff%05d@wide.example", i), DisplayName: fmt.Sprintf("Staff %05d", i),
+			Kind: exposure.KindUser, Enabled: true, Exposure: exposure.LevelExposed,
+			ServiceAccount: exposure.Classification{Level: exposure.ServiceLikely, Score: i % 50},
+		})
+	}
+	if _, err := db.SaveEvaluation(ctx, tenant, 0, ev, 0); err != nil {
+		t.Fatal(err)
+	}
+	tq := "tenant=" + url.QueryEscape(tenant)
+
+	resp, body := do(t, "GET", ts.URL+"/api/v1/accounts?"+tq+"&q=wide.example", nil)
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(body), &raw); resp.StatusCode != 200 || err != nil {
+		t.Fatalf("API: %d %v %s", resp.StatusCode, err, body)
+	}
+	if string(raw["total"]) != "null" || string(raw["facets"]) != "null" ||
+		string(raw["searchMatchesMoreThan"]) != strconv.Itoa(store.AccountSearchCountLimit) {
+		t.Errorf("API: total %s, facets %s, searchMatchesMoreThan %s; want null, null, %d",
+			raw["total"], raw["facets"], raw["searchMatchesMoreThan"], store.AccountSearchCountLimit)
+	}
+	if ids, _ := walkAccountList(t, ts.URL, tq+"&limit=200&q=wide.example"); len(ids) != wide || len(slices.Compact(slices.Clone(ids))) != wide {
+		t.Errorf("the pages list %d accounts, want each of the %d once", len(ids), wide)
+	}
+
+	_, body = do(t, "GET", ts.URL+"/accounts?"+tq+"&q=wide.example", nil)
+	over := "The search matches more than " + strings.Replace(strconv.Itoa(store.AccountSearchCountLimit), "000", ",000", 1) + " accounts"
+	for _, want := range []string{over, "Too many to count", `rel="next"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+	if strings.Contains(body, `class="count"`) || strings.Contains(body, "accounts match<") {
+		t.Error("the page shows counts for a search it did not count")
+	}
+
+	// Narrower: counted.
+	l := getAccountList(t, ts.URL, tq+"&q="+url.QueryEscape("staff 001"))
+	_, body = do(t, "GET", ts.URL+"/accounts?"+tq+"&q="+url.QueryEscape("staff 001"), nil)
+	if l.Total != 100 || l.Facets["kind"]["user"] != 100 || !strings.Contains(body, "100 accounts match") ||
+		!strings.Contains(body, `User <span class="count">(100)</span>`) || strings.Contains(body, "Too many to count") {
+		t.Errorf("a search of 100 accounts: total %d, facets %v", l.Total, l.Facets["kind"])
 	}
 }

@@ -3,6 +3,8 @@ package web_test
 import (
 	"context"
 	"html"
+	"io"
+	"log/slog"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -11,9 +13,12 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/steward-dev/steward/internal/snapshot"
 	"github.com/steward-dev/steward/internal/store"
 	"github.com/steward-dev/steward/internal/store/storetest"
+	"github.com/steward-dev/steward/internal/sync"
 	"github.com/steward-dev/steward/internal/synthetic"
+	"github.com/steward-dev/steward/internal/web"
 )
 
 // flowGroupRow matches a row of the owner-type table: its label, then its
@@ -239,5 +244,56 @@ func TestFlowList_emptyStates(t *testing.T) {
 	}
 	if resp, _ := do(t, "GET", ts.URL+"/flows?tenant=44444444-4444-4444-8444-444444444444", nil); resp.StatusCode != 404 {
 		t.Errorf("unknown tenant: %d, want 404", resp.StatusCode)
+	}
+}
+
+// TestAADSTSMessage: the hand-written matcher finds what the regular
+// expression it replaces finds.
+func TestAADSTSMessage(t *testing.T) {
+	re := regexp.MustCompile(`AADSTS\d+:.*`)
+	for _, msg := range []string{
+		"", "AADSTS", "AADSTS:", "AADSTS50076", "AADSTS50076:", "AADSTS50076: Due to MFA.",
+		"Failed to refresh access token, status code 400, AADSTS50076: Due to a configuration change\nTrace ID: 1",
+		"AADSTSx AADSTS1 AADSTS7000215: Invalid client secret.\r\nCorrelation ID: 2",
+		"AAADSTS12:x", "AADSTS12a: no, AADSTS34: yes", "bad \xff bytes AADSTS9:\xfe\xfd\nrest", "AADSTS00:\n",
+	} {
+		if got, want := web.AADSTSMessageForTest(msg), re.FindString(msg); got != want {
+			t.Errorf("aadstsMessage(%q) = %q, want %q", msg, got, want)
+		}
+	}
+}
+
+// TestFlowList_notEvaluated: a tenant whose data is stored but not yet
+// evaluated shows its flows, every owner unknown, with a note saying why.
+func TestFlowList_notEvaluated(t *testing.T) {
+	ctx := context.Background()
+	db := freshDB(t)
+	dir := t.TempDir()
+	if _, err := synthetic.Write(dir, synthetic.Options{Profile: synthetic.ProfileDemo, Seed: 2}); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := snapshot.Read(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if _, err := sync.NewRunner(db, quiet, sync.Options{}, sync.SnapshotSource{Snapshot: snap}).Run(ctx, sync.RunRequest{
+		TenantID: snap.Tenant.ID, Mode: sync.Full, Tenant: &store.Tenant{ID: snap.Tenant.ID, DisplayName: snap.Tenant.DisplayName},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ts, _ := newServer(t, db)
+	resp, body := do(t, "GET", ts.URL+"/flows", nil)
+	if resp.StatusCode != 200 || !strings.Contains(body, "This tenant has not been evaluated yet") {
+		t.Fatalf("GET /flows before any evaluation: %d, want the not-evaluated note", resp.StatusCode)
+	}
+	groups := flowGroupRow.FindAllStringSubmatch(body, -1)
+	if len(groups) != len(store.OwnerTypes) {
+		t.Fatalf("%d owner types on the page, want %d", len(groups), len(store.OwnerTypes))
+	}
+	for _, m := range groups {
+		if flows, _ := strconv.Atoi(m[3]); (m[1] == "Unknown") != (flows == len(snap.Flows)) {
+			t.Errorf("owner type %s: %d flows of %d; want every flow's owners unknown", m[1], flows, len(snap.Flows))
+		}
 	}
 }

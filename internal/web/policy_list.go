@@ -86,17 +86,10 @@ func (h *handler) apiPolicyList(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, out)
 }
 
-// policyItem is a stored policy with its summary.
-type policyItem struct {
-	store.Policy
-	Summary string
-}
-
-// policySummaries reads the tenant's live policies and summarises each,
-// with the names of what they reference looked up once for all of them.
+// policySummaries reads the tenant's live policies with their summaries.
 // evaluated is false when the tenant has no evaluation yet (the exclusion
 // counts are then zero for want of one, not because nothing is excluded).
-func (h *handler) policySummaries(ctx context.Context, tenantID string) (_ []policyItem, evaluated bool, err error) {
+func (h *handler) policySummaries(ctx context.Context, tenantID string) (_ []store.Policy, evaluated bool, err error) {
 	ps, err := h.db.Policies(ctx, tenantID)
 	if err != nil {
 		return nil, false, err
@@ -105,26 +98,39 @@ func (h *handler) policySummaries(ctx context.Context, tenantID string) (_ []pol
 	if err != nil {
 		return nil, false, err
 	}
+	return ps, evaluated, h.summarizePolicies(ctx, tenantID, ps)
+}
+
+// summarizePolicies summarises the policies the current evaluation stored
+// no summary for (there is none yet, or a policy changed since), with the
+// names of what they reference looked up once for all of them.
+func (h *handler) summarizePolicies(ctx context.Context, tenantID string, ps []store.Policy) error {
 	decoded := make([]*directory.ConditionalAccessPolicy, len(ps))
 	var refs exposure.PolicyRefs
-	for i, p := range ps {
-		if dp, err := directory.Decode[directory.ConditionalAccessPolicy](p.Raw); err == nil {
-			decoded[i] = &dp
+	missing := false
+	for i := range ps {
+		if ps[i].Summary != "" {
+			continue
+		}
+		ps[i].Summary = "The stored policy could not be read."
+		if dp, err := directory.DecodeLean[directory.ConditionalAccessPolicy](ps[i].Raw); err == nil {
+			decoded[i], missing = &dp, true
 			refs.Add(&dp)
 		}
 	}
+	if !missing {
+		return nil
+	}
 	names, err := h.db.PolicyNames(ctx, tenantID, refs)
 	if err != nil {
-		return nil, false, err
+		return err
 	}
-	items := make([]policyItem, len(ps))
-	for i, p := range ps {
-		items[i] = policyItem{Policy: p, Summary: "The stored policy could not be read."}
-		if decoded[i] != nil {
-			items[i].Summary = exposure.SummarizePolicy(decoded[i], names)
+	for i, dp := range decoded {
+		if dp != nil {
+			ps[i].Summary = exposure.SummarizePolicy(dp, names)
 		}
 	}
-	return items, evaluated, nil
+	return nil
 }
 
 // policyEvaluated reports whether the tenant has a current evaluation.

@@ -79,8 +79,8 @@ func TestAPIErrors_areJSON(t *testing.T) {
 		{"bad limit", "GET", "/api/v1/sync/runs?limit=many", nil, 400, "limit", ""},
 		{"no such endpoint", "GET", "/api/v1/nothing", nil, 404, "API endpoint", ""},
 		{"API root", "GET", "/api", nil, 404, "API endpoint", ""},
-		{"read-only API", "POST", "/api/v1/accounts", map[string]string{"Sec-Fetch-Site": "same-origin"}, 405, "method", "GET"},
-		{"DELETE", "DELETE", "/api/v1/policies", map[string]string{"Sec-Fetch-Site": "same-origin"}, 405, "", "GET"},
+		{"read-only API", "POST", "/api/v1/accounts", map[string]string{"Sec-Fetch-Site": "same-origin"}, 405, "method", "GET, HEAD"},
+		{"DELETE", "DELETE", "/api/v1/policies", map[string]string{"Sec-Fetch-Site": "same-origin"}, 405, "", "GET, HEAD"},
 		{"cross-site POST", "POST", "/api/v1/accounts", map[string]string{"Sec-Fetch-Site": "cross-site"}, 403, "Cross-origin", ""},
 		{"panic", "GET", "/api/test/panic", nil, 500, "Internal error.", ""},
 	} {
@@ -155,7 +155,7 @@ func TestPageErrors_stayHTML(t *testing.T) {
 		{"unknown account", "GET", "/accounts/00000000-0000-0000-0000-00000000dead?tenant=" + tenant, nil, 404, ""},
 		{"bad filter value", "GET", "/accounts?kind=bogus", nil, 400, ""},
 		{"no such page", "GET", "/apiary", nil, 404, ""},
-		{"method", "DELETE", "/sync", map[string]string{"Sec-Fetch-Site": "same-origin"}, 405, "GET, POST"},
+		{"method", "DELETE", "/sync", map[string]string{"Sec-Fetch-Site": "same-origin"}, 405, "GET, HEAD, POST"},
 		{"cross-site POST", "POST", "/sync", map[string]string{"Sec-Fetch-Site": "cross-site"}, 403, ""},
 		{"panic", "GET", "/test/panic", nil, 500, ""},
 	} {

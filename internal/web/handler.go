@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/a-h/templ"
@@ -120,7 +121,9 @@ func methodNotAllowed(routes chi.Routes) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var allow []string
 		for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
-			if routes.Match(chi.NewRouteContext(), m, r.URL.Path) {
+			// HEAD is served by every GET route (middleware.GetHead).
+			if routes.Match(chi.NewRouteContext(), m, r.URL.Path) ||
+				m == http.MethodHead && slices.Contains(allow, http.MethodGet) {
 				allow = append(allow, m)
 			}
 		}

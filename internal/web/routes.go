@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 )
 
 // routes is Steward's one route table. Every route is method-qualified; state
@@ -18,6 +19,7 @@ func (h *handler) routes() *chi.Mux {
 		h.recoverPanic,       // inside the log, so a panic is logged as a 500
 		h.loopbackOnly,       // refuse other host names (DNS rebinding) until sign-in exists
 		h.crossOriginProtect, // refuse cross-site POST/PUT/DELETE
+		middleware.GetHead,   // HEAD is GET without the body (link checkers, curl -I)
 	)
 	// Errors under /api/ answer JSON, 404 and 405 included (apierror.go).
 	r.NotFound(h.wrap(notFound))

@@ -249,3 +249,22 @@ func TestNotFound_isTheSitesPage(t *testing.T) {
 		t.Error("a 404 was logged as a failure")
 	}
 }
+
+// HEAD is answered wherever GET is, without a body (link checkers and
+// monitors use it); other methods still get 405.
+func TestHead_servedWhereGetIs(t *testing.T) {
+	tenant := demoTenant(t)
+	ts, _ := newServer(t, testDB)
+	for _, path := range []string{"/", "/accounts?tenant=" + tenant, "/api/v1/accounts?tenant=" + tenant, "/healthz"} {
+		resp, body := do(t, http.MethodHead, ts.URL+path, nil)
+		if resp.StatusCode != http.StatusOK || body != "" {
+			t.Errorf("HEAD %s: status %d, body %.100q; want 200 without a body", path, resp.StatusCode, body)
+		}
+		if resp.Header.Get("Content-Security-Policy") == "" {
+			t.Errorf("HEAD %s: no security headers", path)
+		}
+	}
+	if resp, _ := do(t, http.MethodHead, ts.URL+"/accounts/00000000-0000-0000-0000-00000000dead?tenant="+tenant, nil); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("HEAD of an unknown account: status %d, want 404", resp.StatusCode)
+	}
+}

@@ -43,6 +43,13 @@ func demoCmd(ctx context.Context, env *environment, args []string) error {
 		return usageError{err}
 	}
 	cfg.Addr = addr
+	// Listening first: an address in use fails now, not after the sync, and
+	// the address printed below is served the moment it is printed.
+	ln, err := listenLoopback(cfg.Addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close() // a no-op once served; closes it on the way out otherwise
 	log := cfg.logger(env.stderr)
 
 	db, err := openMigrated(ctx, *cfg, log)
@@ -109,6 +116,6 @@ func demoCmd(ctx context.Context, env *environment, args []string) error {
 			Interval: cfg.Sync.Interval, FullEvery: cfg.Sync.FullEvery, Log: log}
 		// The first pass just ran; the loop's own first pass is a cheap delta.
 	}
-	fmt.Fprintf(env.stdout, "\nSteward demo: open http://%s (Ctrl-C stops it)\n", cfg.Addr)
-	return serveUntilDone(ctx, *cfg, db, log, runner, schedule, true)
+	fmt.Fprintf(env.stdout, "\nSteward demo: open http://%s (Ctrl-C stops it)\n", ln.Addr())
+	return serveUntilDone(ctx, ln, db, log, runner, schedule, true)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"net"
 	gosync "sync"
 
 	"github.com/steward-dev/steward/internal/store"
@@ -44,7 +45,11 @@ func serveCmd(ctx context.Context, env *environment, args []string) error {
 	} else {
 		log.Info("scheduled sync is off: no tenant configured (AZURE_TENANT_ID / STEWARD_TENANTS) or STEWARD_SYNC_INTERVAL=off")
 	}
-	return serveUntilDone(ctx, *cfg, db, log, runner, schedule, false)
+	ln, err := listenLoopback(cfg.Addr)
+	if err != nil {
+		return err
+	}
+	return serveUntilDone(ctx, ln, db, log, runner, schedule, false)
 }
 
 // liveRunner builds the schedule's runner: one set of sources per configured
@@ -61,15 +66,10 @@ func liveRunner(cfg Config, getenv func(string) string, db *store.DB, log *slog.
 	return sync.NewRunner(db, log, cfg.runnerOptions(db, log), sync.PerTenant(byTenant)), nil
 }
 
-// serveUntilDone serves the UI on cfg.Addr (loopback only, checked by
-// loopbackAddr) and runs the schedule (if any) beside it; on cancellation it
+// serveUntilDone serves the UI on ln (loopback only: listenLoopback) and runs the schedule (if any) beside it; on cancellation it
 // stops both and waits for them. runner (if any) backs the "Sync now" button:
 // a delta run in the background.
-func serveUntilDone(ctx context.Context, cfg Config, db *store.DB, log *slog.Logger, runner *sync.Runner, schedule *sync.Schedule, demo bool) error {
-	ln, err := listenLoopback(cfg.Addr)
-	if err != nil {
-		return err
-	}
+func serveUntilDone(ctx context.Context, ln net.Listener, db *store.DB, log *slog.Logger, runner *sync.Runner, schedule *sync.Schedule, demo bool) error {
 	var wg gosync.WaitGroup
 	loopCtx, stopLoops := context.WithCancel(ctx)
 	if schedule != nil {
@@ -101,7 +101,7 @@ func serveUntilDone(ctx context.Context, cfg Config, db *store.DB, log *slog.Log
 		}
 	}
 	log.Info("steward listening", slog.String("url", "http://"+ln.Addr().String()))
-	err = web.New(db, log, opts).Serve(ctx, ln)
+	err := web.New(db, log, opts).Serve(ctx, ln)
 	stopLoops()
 	wg.Wait()
 	log.Info("steward stopped")

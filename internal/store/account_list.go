@@ -167,11 +167,11 @@ func (db *DB) AccountList(ctx context.Context, tenantID string, f AccountListFil
 	// Repeatable read: the page and the counts come from the evaluation that
 	// was current when the transaction began, even if a newer one replaces
 	// it (and prunes its rows) meanwhile.
-	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	tx, err := db.beginRead(ctx)
 	if err != nil {
-		return out, mapError(err, "begin")
+		return out, err
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
+	defer tx.close(ctx)
 
 	var b pgx.Batch
 	b.Queue(`
@@ -180,16 +180,17 @@ func (db *DB) AccountList(ctx context.Context, tenantID string, f AccountListFil
 		WHERE c.tenant_id = lower($1)`, tenantID).QueryRow(func(row pgx.Row) error {
 		return row.Scan(&out.EvaluationID, &out.EvaluatedAt)
 	})
-	var stored []accountCell
-	b.Queue(`
-		SELECT sa_level, kind, exposure, is_privileged, owns_flows, finding_codes, facet_key, accounts
-		FROM exposure_account_counts WHERE evaluation_id = `+currentEvaluation, tenantID).Query(scanCells(&stored))
 	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
 		return out, mapError(err, "evaluation of tenant "+tenantID)
+	}
+	stored, err := db.accountCells(ctx, tx, out.EvaluationID)
+	if err != nil {
+		return out, err
 	}
 	if f.Search != nil {
 		err = db.searchAccounts(ctx, tx, &out, f, stored)
 	} else {
+		tx.commitWithNext = true // the page is listAccounts' one batch, if any
 		err = listAccounts(ctx, tx, &out, f, stored)
 	}
 	if err != nil {
@@ -197,9 +198,6 @@ func (db *DB) AccountList(ctx context.Context, tenantID string, f AccountListFil
 	}
 	return out, mapError(tx.Commit(ctx), "commit")
 }
-
-// currentEvaluation is the tenant's ($1) current evaluation, in SQL.
-const currentEvaluation = `(SELECT evaluation_id FROM exposure_current WHERE tenant_id = lower($1))`
 
 // checkAccountListFilter fills in the defaults of f and checks the rest.
 func checkAccountListFilter(f AccountListFilter) (AccountListFilter, error) {
@@ -230,7 +228,7 @@ func checkAccountListFilter(f AccountListFilter) (AccountListFilter, error) {
 
 // listAccounts reads the page of a filter without a text search: the
 // counts are the stored ones.
-func listAccounts(ctx context.Context, tx pgx.Tx, out *AccountList, f AccountListFilter, stored []accountCell) error {
+func listAccounts(ctx context.Context, tx *readTx, out *AccountList, f AccountListFilter, stored []accountCell) error {
 	var segs []accountSegment
 	out.Total, out.Facets, segs = countAccounts(stored, f)
 	if out.Total == 0 {
@@ -241,7 +239,7 @@ func listAccounts(ctx context.Context, tx pgx.Tx, out *AccountList, f AccountLis
 }
 
 // readAccountPage reads the page of accountPageQuery into out.
-func readAccountPage(ctx context.Context, tx pgx.Tx, out *AccountList, f AccountListFilter, segs []accountSegment) error {
+func readAccountPage(ctx context.Context, tx *readTx, out *AccountList, f AccountListFilter, segs []accountSegment) error {
 	pageSQL, pageArgs, walks := accountPageQuery(out.EvaluationID, f, segs)
 	var pb pgx.Batch
 	if f.Search != nil {
@@ -302,17 +300,28 @@ func uniqueCodes(codes []string) []string {
 	return out
 }
 
-func scanCells(cells *[]accountCell) func(pgx.Rows) error {
-	return func(rows pgx.Rows) error {
-		for rows.Next() {
-			var c accountCell
-			if err := rows.Scan(&c.level, &c.kind, &c.exposure, &c.privileged, &c.ownsFlows, &c.findings, &c.key, &c.n); err != nil {
-				return err
-			}
-			*cells = append(*cells, c)
-		}
-		return rows.Err()
+// accountCells returns the exposure_account_counts rows of an evaluation,
+// from accountCounts when they were read before.
+func (db *DB) accountCells(ctx context.Context, tx *readTx, evalID int64) ([]accountCell, error) {
+	key := countsKey{db: db, evaluation: evalID}
+	if cells, ok := accountCounts.get(key); ok {
+		return cells, nil
 	}
+	rows, err := tx.Query(ctx, `
+		SELECT sa_level, kind, exposure, is_privileged, owns_flows, finding_codes, facet_key, accounts
+		FROM exposure_account_counts WHERE evaluation_id = $1`, evalID)
+	if err != nil {
+		return nil, mapError(err, "account counts")
+	}
+	cells, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (c accountCell, err error) {
+		err = row.Scan(&c.level, &c.kind, &c.exposure, &c.privileged, &c.ownsFlows, &c.findings, &c.key, &c.n)
+		return c, err
+	})
+	if err != nil {
+		return nil, mapError(err, "account counts")
+	}
+	accountCounts.put(key, cells)
+	return cells, nil
 }
 
 // likePattern is the LIKE pattern of a substring: LIKE's wildcards and its

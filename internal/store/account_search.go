@@ -23,7 +23,7 @@ import (
 // other filters select, read by primary key. Past the limit the list is
 // not counted, and its page is read as listAccounts reads one, each
 // segment walked or gathered by its estimated matches.
-func (db *DB) searchAccounts(ctx context.Context, tx pgx.Tx, out *AccountList, f AccountListFilter, stored []accountCell) error {
+func (db *DB) searchAccounts(ctx context.Context, tx *readTx, out *AccountList, f AccountListFilter, stored []accountCell) error {
 	key := searchKey{db: db, evaluation: out.EvaluationID, term: *f.Search, sort: f.Sort}
 	r, ok := accountSearches.get(key)
 	if !ok {
@@ -76,7 +76,7 @@ type searchMatch struct {
 // trigram index looks them up, or, for a broad term, accounts are read in
 // turn until the count limit is passed (the expression is one no index
 // holds).
-func findMatches(ctx context.Context, tx pgx.Tx, evalID int64, f AccountListFilter, stored []accountCell) (*searchResult, error) {
+func findMatches(ctx context.Context, tx *readTx, evalID int64, f AccountListFilter, stored []accountCell) (*searchResult, error) {
 	r := &searchResult{counts: map[int64]int{}}
 	pattern := likePattern(*f.Search)
 	var b pgx.Batch
@@ -123,7 +123,7 @@ func findMatches(ctx context.Context, tx pgx.Tx, evalID int64, f AccountListFilt
 // position is the sort keys of the last account of the previous page: that
 // account, if its keys are unchanged (the same evaluation), or else the
 // place PostgreSQL compares the keys into.
-func (r *searchResult) start(ctx context.Context, tx pgx.Tx, after *AccountCursor) (int, error) {
+func (r *searchResult) start(ctx context.Context, tx *readTx, after *AccountCursor) (int, error) {
 	if after == nil {
 		return 0, nil
 	}
@@ -160,7 +160,7 @@ func (r *searchResult) page(start int, selected map[int64]bool, n int) []searchM
 
 // readMatches reads the accounts of a page of matches into out, in their
 // order.
-func readMatches(ctx context.Context, tx pgx.Tx, out *AccountList, f AccountListFilter, matches []searchMatch) error {
+func readMatches(ctx context.Context, tx *readTx, out *AccountList, f AccountListFilter, matches []searchMatch) error {
 	ids := make([]string, len(matches))
 	for i, m := range matches {
 		ids[i] = m.id

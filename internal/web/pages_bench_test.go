@@ -24,6 +24,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/steward-dev/steward/internal/gctune"
 	"github.com/steward-dev/steward/internal/store"
 	"github.com/steward-dev/steward/internal/web"
 )
@@ -80,6 +81,8 @@ func BenchmarkPages(b *testing.B) {
 	}
 	clients := *pagesClients
 	ctx := context.Background()
+	// The garbage collector as `server serve` sets it (cmd/server's main).
+	gctune.Apply(os.Getenv)
 
 	// The pool `server serve` opens: store.Options{} (pgxpool's default size).
 	db, err := store.Open(ctx, dbURL, store.Options{})

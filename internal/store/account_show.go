@@ -112,16 +112,13 @@ type AccountSignInFailure struct {
 func (db *DB) EvaluatedAccount(ctx context.Context, tenantID, accountID string) (_ *exposure.Account, err error) {
 	defer derr.Wrap(&err, "store.EvaluatedAccount(%s, %s)", tenantID, accountID)
 	var d AccountDetail
-	err = db.inReadTx(ctx, func(tx pgx.Tx) error {
-		b := &pgx.Batch{}
-		var found bool
-		queueEvaluatedAccount(b, tenantID, accountID, &d, &found)
-		if err := sendAccountBatch(ctx, tx, b); err != nil {
-			return err
-		}
-		return accountFound(found)
-	})
-	if err != nil {
+	b := &pgx.Batch{}
+	var found bool
+	queueEvaluatedAccount(b, tenantID, accountID, &d, &found)
+	if err := db.readBatch(ctx, b); err != nil {
+		return nil, mapError(err, "account")
+	}
+	if err := accountFound(found); err != nil {
 		return nil, err
 	}
 	return d.Account, nil
@@ -135,17 +132,14 @@ func (db *DB) EvaluatedAccount(ctx context.Context, tenantID, accountID string) 
 func (db *DB) AccountDetail(ctx context.Context, tenantID, accountID string) (_ AccountDetail, err error) {
 	defer derr.Wrap(&err, "store.AccountDetail(%s, %s)", tenantID, accountID)
 	var d AccountDetail
-	err = db.inReadTx(ctx, func(tx pgx.Tx) error {
-		b := &pgx.Batch{}
-		var found bool
-		queueEvaluatedAccount(b, tenantID, accountID, &d, &found)
-		queueAccountDirectory(b, tenantID, accountID, &d)
-		if err := sendAccountBatch(ctx, tx, b); err != nil {
-			return err
-		}
-		return accountFound(found)
-	})
-	return d, err
+	b := &pgx.Batch{}
+	var found bool
+	queueEvaluatedAccount(b, tenantID, accountID, &d, &found)
+	queueAccountDirectory(b, tenantID, accountID, &d)
+	if err := db.readBatch(ctx, b); err != nil {
+		return d, mapError(err, "account")
+	}
+	return d, accountFound(found)
 }
 
 func accountFound(found bool) error {
@@ -153,10 +147,6 @@ func accountFound(found bool) error {
 		return derr.Errorf(derr.ENOTFOUND, "No such account in the tenant's current evaluation.")
 	}
 	return nil
-}
-
-func sendAccountBatch(ctx context.Context, tx pgx.Tx, b *pgx.Batch) error {
-	return mapError(tx.SendBatch(ctx, b).Close(), "account")
 }
 
 // queueEvaluatedAccount queues the reads of the account's evaluation: its

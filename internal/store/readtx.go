@@ -33,6 +33,18 @@ func (db *DB) beginRead(ctx context.Context) (*readTx, error) {
 	return &readTx{conn: conn}, nil
 }
 
+// readBatch sends b as one read-only snapshot: BEGIN, b's queries and
+// COMMIT in one round trip.
+func (db *DB) readBatch(ctx context.Context, b *pgx.Batch) error {
+	tx, err := db.beginRead(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.close(ctx)
+	tx.commitWithNext = true
+	return tx.SendBatch(ctx, b).Close()
+}
+
 // SendBatch sends b, with BEGIN in front if nothing was sent yet and with
 // COMMIT behind if commitWithNext is set.
 func (t *readTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {

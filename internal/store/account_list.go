@@ -519,26 +519,32 @@ func accountPageQuery(evalID int64, f AccountListFilter, segs []accountSegment) 
 	// made, so the plan can be generic (readAccountPage), made once per
 	// connection and evaluation rather than on every request.
 	w.conds = append(w.conds, "evaluation_id = "+strconv.FormatInt(evalID, 10))
+	// The filters as literals too: a generic plan cannot see a parameter's
+	// value, and costed, say, is_privileged = $1 as half the accounts.
 	if f.Exposures != nil {
 		if f.Sort == AccountSortExposure {
 			// As ranks: the walk of the exposure index reads only their range.
 			lo, hi, ranks := exposureRanks(f.Exposures)
 			w.conds = append(w.conds, "exposure_rank BETWEEN "+strconv.Itoa(lo)+" AND "+strconv.Itoa(hi))
 			if hi-lo+1 > len(ranks) {
-				w.add("exposure_rank = ANY(%s::smallint[])", ranks)
+				in := make([]string, len(ranks))
+				for i, r := range ranks {
+					in[i] = strconv.Itoa(r)
+				}
+				w.conds = append(w.conds, "exposure_rank IN ("+strings.Join(in, ", ")+")")
 			}
 		} else {
-			w.add("exposure = ANY(%s)", f.Exposures)
+			w.conds = append(w.conds, "exposure IN ("+w.literals(f.Exposures...)+")")
 		}
 	}
 	if f.Finding != nil {
-		w.add("finding_codes @> ARRAY[%s::text]", *f.Finding)
+		w.conds = append(w.conds, "finding_codes @> ARRAY["+w.literals(*f.Finding)+"]::text[]")
 	}
 	if f.Privileged != nil {
-		w.add("is_privileged = %s", *f.Privileged)
+		w.conds = append(w.conds, "is_privileged = "+strconv.FormatBool(*f.Privileged))
 	}
 	if f.OwnsFlows != nil {
-		w.add("owns_flows = %s", *f.OwnsFlows)
+		w.conds = append(w.conds, "owns_flows = "+strconv.FormatBool(*f.OwnsFlows))
 	}
 	var search string // the pattern's placeholder
 	if f.Search != nil {
@@ -560,7 +566,7 @@ func accountPageQuery(evalID int64, f AccountListFilter, segs []accountSegment) 
 
 	var parts, gather []string
 	for _, s := range segs {
-		cond := "sa_level = " + w.arg(s.level) + " AND kind = " + w.arg(s.kind)
+		cond := "sa_level = " + w.literals(s.level) + " AND kind = " + w.literals(s.kind)
 		if search != "" {
 			cond += " AND " + searchColumn(s.kind) + " LIKE (SELECT lower(" + search + "))"
 		}
@@ -603,6 +609,22 @@ func (w *accountConds) add(format string, args ...any) {
 		ph[i] = w.arg(a)
 	}
 	w.conds = append(w.conds, fmt.Sprintf(format, ph...))
+}
+
+// literals writes strings as SQL literals, separated by commas. A string
+// that quoting alone cannot make safe whatever standard_conforming_strings
+// says (a backslash; NUL, which text cannot hold anyway) becomes a
+// parameter instead.
+func (w *accountConds) literals(vs ...string) string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		if strings.ContainsAny(v, "\\\x00") {
+			out[i] = w.arg(v) + "::text"
+		} else {
+			out[i] = "'" + strings.ReplaceAll(v, "'", "''") + "'"
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 func (w *accountConds) where() string { return strings.Join(w.conds, " AND ") }

@@ -500,3 +500,22 @@ func accountListTotal(t *testing.T, tenant string, f store.AccountListFilter) in
 	}
 	return l.Total
 }
+
+// Filter values are written into the page query as literals (its plan is
+// generic, and must see them): whatever they hold, they reach PostgreSQL as
+// the same strings, never as SQL.
+func TestAccountList_literalsRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	values := []string{"EXCLUDED_FROM_MFA", "O'Brien", "''; DROP TABLE tenants; --", `back\slash`, `\'`, "tab\tand é", "$1", ""}
+	sql, args := store.LiteralsForTest(values...)
+	var got []string
+	if err := testDB.QueryRowForTest(ctx, "SELECT ARRAY["+sql+"]::text[]", args...).Scan(&got); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	if !slices.Equal(got, values) {
+		t.Errorf("literals %s read back as %q, want %q", sql, got, values)
+	}
+	if len(args) != 2 {
+		t.Errorf("%d values sent as parameters, want the 2 with a backslash", len(args))
+	}
+}

@@ -33,3 +33,9 @@ type ReadTxForTest = readTx
 func (db *DB) BeginReadForTest(ctx context.Context) (*readTx, error) { return db.beginRead(ctx) }
 func (t *readTx) CommitWithNextForTest()                             { t.commitWithNext = true }
 func (t *readTx) CloseForTest(ctx context.Context)                   { t.close(ctx) }
+
+// LiteralsForTest writes vs as accountPageQuery writes filter values.
+func LiteralsForTest(vs ...string) (string, []any) {
+	var w accountConds
+	return w.literals(vs...), w.args
+}

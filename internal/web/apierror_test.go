@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -58,12 +57,12 @@ func checkAPIError(tb testing.TB, name string, resp *http.Response, body string,
 
 func TestAPIErrors_areJSON(t *testing.T) {
 	tenant := demoTenant(t)
-	var logs bytes.Buffer
-	s := web.New(testDB, slog.New(slog.NewTextHandler(&logs, nil)), web.Options{})
+	logs := &testLog{}
+	s := web.New(testDB, slog.New(slog.NewTextHandler(logs, nil)), web.Options{})
 	s.MountForTest(http.MethodGet, "/api/test/panic", func(http.ResponseWriter, *http.Request) {
 		panic("secret panic detail")
 	})
-	ts := httptest.NewServer(s.Handler())
+	ts := httptest.NewServer(logs.wrap(s.Handler()))
 	t.Cleanup(ts.Close)
 	for _, tc := range []struct {
 		name, method, path string
@@ -115,9 +114,9 @@ func TestAPIErrors_internalIsLoggedNotShown(t *testing.T) {
 		t.Fatal(err)
 	}
 	storetest.Exec(t, dbURL, `DROP TABLE tenants CASCADE`)
-	var logs bytes.Buffer
-	s := web.New(db, slog.New(slog.NewTextHandler(&logs, nil)), web.Options{})
-	ts := httptest.NewServer(s.Handler())
+	logs := &testLog{}
+	s := web.New(db, slog.New(slog.NewTextHandler(logs, nil)), web.Options{})
+	ts := httptest.NewServer(logs.wrap(s.Handler()))
 	t.Cleanup(ts.Close)
 
 	for _, path := range []string{"/api/v1/accounts", "/api/v1/accounts/x", "/api/v1/policies", "/api/v1/sync/runs"} {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	gosync "sync"
 	"testing"
 
 	"github.com/steward-dev/steward/internal/store"
@@ -38,16 +39,48 @@ func freshDB(tb testing.TB) *store.DB {
 
 // newServer builds a server on db, with a route that panics, and returns it
 // with the buffer its log goes to.
-func newServer(tb testing.TB, db *store.DB) (*httptest.Server, *bytes.Buffer) {
+func newServer(tb testing.TB, db *store.DB) (*httptest.Server, *testLog) {
 	tb.Helper()
-	var logs bytes.Buffer
-	s := web.New(db, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})), web.Options{})
+	logs := &testLog{}
+	s := web.New(db, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), web.Options{})
 	s.MountForTest(http.MethodGet, "/test/panic", func(http.ResponseWriter, *http.Request) {
 		panic("secret panic detail")
 	})
-	ts := httptest.NewServer(s.Handler())
+	ts := httptest.NewServer(logs.wrap(s.Handler()))
 	tb.Cleanup(ts.Close)
-	return ts, &logs
+	return ts, logs
+}
+
+// testLog is what a test server logs. A client can read a response before
+// the server's access log line is written (after the response): String
+// first waits for the requests in flight (wrap counts them).
+type testLog struct {
+	mu       gosync.Mutex
+	buf      bytes.Buffer
+	inflight gosync.WaitGroup
+}
+
+// wrap counts h's requests in flight, log lines included.
+func (l *testLog) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		l.inflight.Add(1)
+		defer l.inflight.Done()
+		h.ServeHTTP(w, r)
+	})
+}
+
+func (l *testLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+// String returns the log once the requests in flight are handled.
+func (l *testLog) String() string {
+	l.inflight.Wait()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
 }
 
 func do(tb testing.TB, method, url string, header map[string]string) (*http.Response, string) {
@@ -250,15 +283,17 @@ func TestNotFound_isTheSitesPage(t *testing.T) {
 	}
 }
 
-// HEAD is answered wherever GET is, without a body (link checkers and
-// monitors use it); other methods still get 405.
+// HEAD is answered wherever GET is, as GET would be (link checkers and
+// monitors use it).
 func TestHead_servedWhereGetIs(t *testing.T) {
 	tenant := demoTenant(t)
 	ts, _ := newServer(t, testDB)
 	for _, path := range []string{"/", "/accounts?tenant=" + tenant, "/api/v1/accounts?tenant=" + tenant, "/healthz"} {
-		resp, body := do(t, http.MethodHead, ts.URL+path, nil)
-		if resp.StatusCode != http.StatusOK || body != "" {
-			t.Errorf("HEAD %s: status %d, body %.100q; want 200 without a body", path, resp.StatusCode, body)
+		resp, _ := do(t, http.MethodHead, ts.URL+path, nil)
+		get, _ := do(t, http.MethodGet, ts.URL+path, nil)
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != get.Header.Get("Content-Type") {
+			t.Errorf("HEAD %s: status %d, Content-Type %q; want 200 and GET's %q", path, resp.StatusCode,
+				resp.Header.Get("Content-Type"), get.Header.Get("Content-Type"))
 		}
 		if resp.Header.Get("Content-Security-Policy") == "" {
 			t.Errorf("HEAD %s: no security headers", path)

@@ -249,7 +249,7 @@ func readAccountPage(ctx context.Context, tx *readTx, out *AccountList, f Accoun
 		// segment by segment), which is most of what a custom plan would
 		// weigh; planning it afresh was most of the database's time for a
 		// page (0.7 ms of 1.1 ms).
-		pb.Queue(`SET LOCAL plan_cache_mode = force_generic_plan`)
+		pb.Queue(genericPlans)
 	}
 	if walks {
 		// The counts know what the planner's statistics cannot: that these
@@ -328,12 +328,6 @@ func (db *DB) accountCells(ctx context.Context, tx *readTx, evalID int64) ([]acc
 	}
 	accountCounts.put(key, cells)
 	return cells, nil
-}
-
-// likePattern is the LIKE pattern of a substring: LIKE's wildcards and its
-// escape character in s are quoted. The SQL lower-cases it, as ILIKE would.
-func likePattern(s string) string {
-	return "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s) + "%"
 }
 
 // accountCell is a number of accounts alike in every filterable attribute:
@@ -456,6 +450,9 @@ func sizeSegments(segs []accountSegment, stored []accountCell, f AccountListFilt
 	}
 }
 
+// exposureLevels are the exposure levels an evaluation stores.
+var exposureLevels = []string{"exposed", "partial", "protected", "notApplicable"}
+
 // exposureRank is exposure_rank of migration 0009: exposed first.
 func exposureRank(level string) int {
 	switch level {
@@ -470,9 +467,14 @@ func exposureRank(level string) int {
 }
 
 // exposureRanks returns the ranks of exposure levels, and their range.
+// Values the evaluation never stores are left out (they match nothing; none
+// at all gives the empty range 3..0), not ranked with notApplicable.
 func exposureRanks(levels []string) (lo, hi int, ranks []int) {
 	lo, hi = 3, 0
 	for _, l := range levels {
+		if !slices.Contains(exposureLevels, l) {
+			continue
+		}
 		r := exposureRank(l)
 		if !slices.Contains(ranks, r) {
 			ranks = append(ranks, r)
@@ -590,7 +592,8 @@ func accountPageQuery(evalID int64, f AccountListFilter, segs []accountSegment) 
 	return with + from + "(" + strings.Join(parts, " UNION ALL ") + ") u" + sorted + limit, w.args, walks
 }
 
-// accountConds builds the conditions of a query with numbered parameters.
+// accountConds builds the conditions of a query: literals, and numbered
+// parameters for what a literal cannot hold safely (cursors, search terms).
 type accountConds struct {
 	conds []string
 	args  []any

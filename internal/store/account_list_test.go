@@ -202,6 +202,26 @@ func TestAccountList(t *testing.T) {
 		}
 	})
 
+	t.Run("unknown values match nothing", func(t *testing.T) {
+		// Not even in the page query, where exposures are ranks: an unknown
+		// value must not be ranked with notApplicable.
+		all := []string{"", "exposed", "partial", "protected", "notApplicable"}
+		for _, known := range all {
+			f := store.AccountListFilter{Exposures: []string{"bogus"}, Limit: store.AccountListMaxLimit}
+			if known != "" {
+				f.Exposures = append(f.Exposures, known)
+			}
+			want := 0
+			if known != "" {
+				want = accountListTotal(t, tenant, store.AccountListFilter{Exposures: []string{known}})
+			}
+			ids, first := walkAccounts(t, tenant, f, want)
+			if len(ids) != want || first.Total != want {
+				t.Errorf("exposures %q: %d accounts listed, total %d; want %d", f.Exposures, len(ids), first.Total, want)
+			}
+		}
+	})
+
 	t.Run("cursors", func(t *testing.T) {
 		l, err := testDB.AccountList(ctx, tenant, store.AccountListFilter{Limit: 3, Sort: store.AccountSortScore})
 		if err != nil || l.Next == nil {

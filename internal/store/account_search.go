@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"unicode"
 
 	"github.com/jackc/pgx/v5"
@@ -53,6 +54,12 @@ func (db *DB) searchAccounts(ctx context.Context, tx *readTx, out *AccountList, 
 		return err
 	}
 	return readMatches(ctx, tx, out, f, r.page(start, selectedKeys(stored, f), f.Limit+1))
+}
+
+// likePattern is the LIKE pattern of a substring: LIKE's wildcards and its
+// escape character in s are quoted. The SQL lower-cases it, as ILIKE would.
+func likePattern(s string) string {
+	return "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s) + "%"
 }
 
 // searchResult is what a search finds in an evaluation, in a sort order.
@@ -303,7 +310,7 @@ func scanSearchDensity(rows pgx.Rows) (searchDensity, error) {
 // term (a custom plan costs more than the query), and reading up to the
 // count limit is no work for parallel workers.
 func queueSearchSettings(b *pgx.Batch) {
-	b.Queue(`SET LOCAL plan_cache_mode = force_generic_plan`)
+	b.Queue(genericPlans)
 	b.Queue(`SET LOCAL max_parallel_workers_per_gather = 0`)
 }
 

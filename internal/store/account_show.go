@@ -135,7 +135,7 @@ func (db *DB) AccountDetail(ctx context.Context, tenantID, accountID string) (_ 
 	b := &pgx.Batch{}
 	// Every query is a lookup by key: a plan made once per connection serves
 	// every account (planning them was a fifth of the database's time).
-	b.Queue(`SET LOCAL plan_cache_mode = force_generic_plan`)
+	b.Queue(genericPlans)
 	var found bool
 	queueEvaluatedAccount(b, tenantID, accountID, &d, &found)
 	queueAccountDirectory(b, tenantID, accountID, &d)

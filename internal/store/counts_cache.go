@@ -3,22 +3,30 @@ package store
 import "sync"
 
 // accountCounts is the process's countsCache.
-var accountCounts = &countsCache{entries: map[countsKey][]accountCell{}}
+var accountCounts = &countsCache{entries: map[countsKey]*countsEntry{}}
 
 // countsCache keeps the exposure_account_counts rows of recent evaluations.
 // They are written once, in the transaction that makes an evaluation
-// current (0009's trigger), and never change after: an entry, keyed by its
+// current (the trigger of 0009, given facet_key by 0010), and never change
+// after: an entry, keyed by its
 // database and evaluation, is never stale. Every accounts list request
 // needs them; reading and decoding a few hundred rows with their finding
 // arrays was an eighth of the server's time per request.
 type countsCache struct {
 	mu      sync.Mutex
-	entries map[countsKey][]accountCell
+	entries map[countsKey]*countsEntry
+	clock   uint64 // counts uses, for least recently used
 }
 
-// countsCacheMax is how many evaluations the cache keeps: one current per
-// tenant, and the few it replaced that requests begun before may still read.
-const countsCacheMax = 32
+type countsEntry struct {
+	cells []accountCell
+	used  uint64 // the clock when last used
+}
+
+// countsCacheMax is how many evaluations the cache keeps (a few hundred
+// small rows each): the current ones of as many tenants, and the ones they
+// replaced, which age out.
+const countsCacheMax = 64
 
 type countsKey struct {
 	db         *DB // keeps the DB alive, so its address is not reused meanwhile
@@ -29,24 +37,30 @@ type countsKey struct {
 func (c *countsCache) get(k countsKey) ([]accountCell, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	cells, ok := c.entries[k]
-	return cells, ok
+	e, ok := c.entries[k]
+	if !ok {
+		return nil, false
+	}
+	c.clock++
+	e.used = c.clock
+	return e.cells, true
 }
 
 // put keeps the cells of an evaluation; past countsCacheMax it forgets the
-// oldest evaluation (ids only grow: the oldest is the least likely current).
+// least recently used (a scan of 64 entries, once per new evaluation).
 func (c *countsCache) put(k countsKey, cells []accountCell) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.entries[k] = cells
+	c.clock++
+	c.entries[k] = &countsEntry{cells: cells, used: c.clock}
 	for len(c.entries) > countsCacheMax {
-		var oldest countsKey
-		first := true
-		for e := range c.entries {
-			if first || e.evaluation < oldest.evaluation {
-				oldest, first = e, false
+		var lru countsKey
+		oldest := c.clock + 1
+		for k, e := range c.entries {
+			if e.used < oldest {
+				lru, oldest = k, e.used
 			}
 		}
-		delete(c.entries, oldest)
+		delete(c.entries, lru)
 	}
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -23,6 +24,12 @@ type readTx struct {
 }
 
 const beginReadSQL = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+
+// genericPlans, queued in a transaction, has its statements planned once
+// per connection rather than for each set of parameters: for queries
+// whose shape Go chose (accounts pages) or that look up keys (an account's
+// details), where a custom plan costs more than it saves.
+const genericPlans = `SET LOCAL plan_cache_mode = force_generic_plan`
 
 // beginRead starts a readTx. Its first query begins it; close ends it.
 func (db *DB) beginRead(ctx context.Context) (*readTx, error) {
@@ -98,7 +105,9 @@ func (t *readTx) Commit(ctx context.Context) error {
 // inside a transaction, should the rollback fail too.
 func (t *readTx) close(ctx context.Context) {
 	if t.conn.Conn().PgConn().TxStatus() != 'I' {
-		t.conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		t.conn.Exec(ctx, "ROLLBACK")
 	}
 	t.conn.Release()
 }

@@ -36,3 +36,23 @@ func TestSearchCacheKeepsMostRecent(t *testing.T) {
 		t.Fatalf("the oversized result is still kept (cost %d)", c.cost)
 	}
 }
+
+// The counts of a tenant whose evaluation is older than many others' stay
+// kept while they are used.
+func TestCountsCacheKeepsWhatIsUsed(t *testing.T) {
+	c := &countsCache{entries: map[countsKey]*countsEntry{}}
+	quiet := countsKey{evaluation: 1}
+	c.put(quiet, []accountCell{{n: 1}})
+	for i := range 10 * countsCacheMax {
+		c.put(countsKey{evaluation: int64(100 + i)}, nil)
+		if _, ok := c.get(quiet); !ok {
+			t.Fatalf("the counts of evaluation 1, used after every put, were forgotten after %d puts", i+1)
+		}
+	}
+	if len(c.entries) != countsCacheMax {
+		t.Errorf("%d entries kept, want %d", len(c.entries), countsCacheMax)
+	}
+	if _, ok := c.get(countsKey{evaluation: 100}); ok {
+		t.Error("the least recently used counts are still kept")
+	}
+}

@@ -143,11 +143,11 @@ func (db *DB) FlowOverview(ctx context.Context, tenantID string, limit int) (_ F
 	if limit <= 0 || limit > 1000 {
 		limit = 100
 	}
-	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	tx, err := db.beginRead(ctx)
 	if err != nil {
-		return FlowOverview{}, mapError(err, "begin")
+		return FlowOverview{}, err
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
+	defer tx.close(ctx)
 	o, names := newFlowOverview(), map[string]FlowOwner{}
 	stored, err := readFlowSummary(ctx, tx, tenantID, limit, o, names)
 	if err != nil {
@@ -202,7 +202,7 @@ const (
 // readFlowSummary reads the summary stored with tenant's current
 // evaluation into o, and the names of the listed owners into names, in one
 // round trip; stored is false when there is none.
-func readFlowSummary(ctx context.Context, tx pgx.Tx, tenantID string, limit int, o *FlowOverview,
+func readFlowSummary(ctx context.Context, tx *readTx, tenantID string, limit int, o *FlowOverview,
 	names map[string]FlowOwner) (stored bool, err error) {
 	var b pgx.Batch
 	b.Queue(storedFlowCountsSQL, tenantID).Query(func(rows pgx.Rows) error {
@@ -268,7 +268,7 @@ ORDER BY list, position`
 
 // computeFlowSummary computes tenant's summary into o and the names of the
 // listed owners into names (see FlowOverview).
-func computeFlowSummary(ctx context.Context, tx pgx.Tx, tenantID string, limit int, o *FlowOverview,
+func computeFlowSummary(ctx context.Context, tx *readTx, tenantID string, limit int, o *FlowOverview,
 	names map[string]FlowOwner) error {
 	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM exposure_current WHERE tenant_id = $1)`,
 		tenantID).Scan(&o.Evaluated); err != nil {
@@ -284,7 +284,7 @@ func computeFlowSummary(ctx context.Context, tx pgx.Tx, tenantID string, limit i
 }
 
 // computeFlowRows runs computedFlowSummarySQL into o.
-func computeFlowRows(ctx context.Context, tx pgx.Tx, tenantID string, limit int, o *FlowOverview) error {
+func computeFlowRows(ctx context.Context, tx *readTx, tenantID string, limit int, o *FlowOverview) error {
 	rows, err := tx.Query(ctx, computedFlowSummarySQL, tenantID, 0, limit)
 	if err != nil {
 		return mapError(err, "flow overview")
@@ -450,7 +450,7 @@ func (o *FlowOverview) sort() {
 
 // readOwnerNames reads the names of the listed flows' owners (a few
 // hundred at most) from the current evaluation's accounts into names.
-func readOwnerNames(ctx context.Context, tx pgx.Tx, tenantID string, flows []FlowAtRisk, names map[string]FlowOwner) error {
+func readOwnerNames(ctx context.Context, tx *readTx, tenantID string, flows []FlowAtRisk, names map[string]FlowOwner) error {
 	var ids []string
 	for _, f := range flows {
 		for _, w := range slices.Concat(f.ExposedOwners, f.DormantOwners) {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -88,6 +89,13 @@ func (t *readTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row 
 		return errRow{err}
 	}
 	return t.conn.QueryRow(ctx, sql, args...)
+}
+
+func (t *readTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	if err := t.begin(ctx); err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	return t.conn.Exec(ctx, sql, args...)
 }
 
 // Commit ends the transaction, unless a batch already did.

@@ -342,7 +342,8 @@ func queueAccountDirectory(b *pgx.Batch, tenantID, accountID string, d *AccountD
 			       coalesce(min(nullif(c.error_message, '')), '') AS error
 			FROM jsonb_each(CASE WHEN jsonb_typeof(f.raw #> '{properties,connectionReferences}') = 'object'
 			                     THEN f.raw #> '{properties,connectionReferences}' ELSE '{}'::jsonb END) ref
-			-- LIMIT keeps this a primary-key lookup per reference rather
+			-- LIMIT keeps this an index lookup per reference (among the
+			-- connections in error: connections_in_error of 0012) rather
 			-- than a join with every connection of the environment.
 			LEFT JOIN LATERAL (
 				SELECT c.error_message FROM connections c

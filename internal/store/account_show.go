@@ -366,10 +366,12 @@ func queueAccountDirectory(b *pgx.Batch, tenantID, accountID string, d *AccountD
 		return mapError(rows.Err(), "account flows")
 	})
 	b.Queue(`
-		SELECT c.environment_name, coalesce(e.display_name, ''), c.name, c.display_name, c.api_id,
-		       c.overall_status, c.error_message, count(*) OVER ()
+		SELECT c.environment_name,
+		       -- a key lookup per connection, not a hash of every environment
+		       coalesce((SELECT e.display_name FROM environments e
+		                 WHERE e.tenant_id = c.tenant_id AND e.name = c.environment_name), ''),
+		       c.name, c.display_name, c.api_id, c.overall_status, c.error_message, count(*) OVER ()
 		FROM connections c
-		LEFT JOIN environments e ON e.tenant_id = c.tenant_id AND e.name = c.environment_name
 		WHERE c.tenant_id = $1 AND c.created_by_id = $2 AND c.deleted_at IS NULL
 		ORDER BY lower(c.overall_status) <> 'error', c.display_name, c.environment_name, c.name
 		LIMIT $3`, tenantID, accountID, accountConnectionLimit).Query(func(rows pgx.Rows) error {

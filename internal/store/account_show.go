@@ -77,8 +77,8 @@ type AccountFlow struct {
 	State                                   string // Started | Stopped | Suspended
 	SuspensionReason                        string
 	LastModified                            *time.Time
-	Created, Owner                          bool // the account is its creator / has an Owner permission
-	Connectors                              []string
+	Created, Owner                          bool     // the account is its creator / has an Owner permission
+	Connectors                              []string // display names of the connections it references, sorted
 	// ConnectionsInError counts the connections it references that are in
 	// error; ConnectionError is one of their messages.
 	ConnectionsInError int
@@ -337,7 +337,8 @@ func queueAccountDirectory(b *pgx.Batch, tenantID, accountID string, d *AccountD
 		JOIN flows f ON f.tenant_id = $1 AND f.environment_name = o.environment_name AND f.name = o.name AND f.deleted_at IS NULL
 		LEFT JOIN environments e ON e.tenant_id = $1 AND e.name = f.environment_name
 		CROSS JOIN LATERAL (
-			SELECT coalesce(array_agg(coalesce(ref.value ->> 'displayName', ref.key) ORDER BY ref.key), '{}') AS connectors,
+			-- Unsorted: Go sorts them (a sort per flow here was a fifth of the query).
+			SELECT coalesce(array_agg(coalesce(ref.value ->> 'displayName', ref.key)), '{}') AS connectors,
 			       count(c.error_message) AS in_error,
 			       coalesce(min(nullif(c.error_message, '')), '') AS error
 			FROM jsonb_each(CASE WHEN jsonb_typeof(f.raw #> '{properties,connectionReferences}') = 'object'
@@ -361,6 +362,7 @@ func queueAccountDirectory(b *pgx.Batch, tenantID, accountID string, d *AccountD
 				&f.Connectors, &f.ConnectionsInError, &f.ConnectionError, &d.FlowCount); err != nil {
 				return mapError(err, "account flows")
 			}
+			slices.Sort(f.Connectors)
 			d.Flows = append(d.Flows, f)
 		}
 		return mapError(rows.Err(), "account flows")

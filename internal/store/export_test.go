@@ -39,3 +39,6 @@ func LiteralsForTest(vs ...string) (string, []any) {
 	var w accountConds
 	return w.literals(vs...), w.args
 }
+
+// InTransactionForTest reports whether t's connection is inside a transaction.
+func (t *readTx) InTransactionForTest() bool { return t.conn.Conn().PgConn().TxStatus() != 'I' }

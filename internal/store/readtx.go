@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -56,6 +57,9 @@ func (db *DB) readBatch(ctx context.Context, b *pgx.Batch) error {
 // SendBatch sends b, with BEGIN in front if nothing was sent yet and with
 // COMMIT behind if commitWithNext is set.
 func (t *readTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	if t.ended {
+		return errBatch{errReadTxEnded}
+	}
 	if !t.begun {
 		b.QueuedQueries = append([]*pgx.QueuedQuery{{SQL: beginReadSQL}}, b.QueuedQueries...)
 		t.begun = true
@@ -69,6 +73,9 @@ func (t *readTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 
 // begin sends BEGIN on its own, for a first query that is not a batch.
 func (t *readTx) begin(ctx context.Context) error {
+	if t.ended {
+		return errReadTxEnded
+	}
 	if t.begun {
 		return nil
 	}
@@ -119,6 +126,19 @@ func (t *readTx) close(ctx context.Context) {
 	}
 	t.conn.Release()
 }
+
+// errReadTxEnded refuses a query sent after the batch that carried COMMIT:
+// it would no longer read the transaction's snapshot.
+var errReadTxEnded = errors.New("store: query after the read transaction's last batch")
+
+// errBatch is the pgx.BatchResults of a batch that was not sent.
+type errBatch struct{ err error }
+
+func (r errBatch) Exec() (pgconn.CommandTag, error) { return pgconn.CommandTag{}, r.err }
+func (r errBatch) Query() (pgx.Rows, error)         { return nil, r.err }
+func (r errBatch) QueryRow() pgx.Row                { return errRow{r.err} }
+func (r errBatch) Close() error                     { return r.err }
+func (r errBatch) Tx() pgx.Tx                       { return nil }
 
 // errRow is a pgx.Row whose Scan returns an error.
 type errRow struct{ err error }

@@ -45,6 +45,9 @@ func TestReadTx_snapshotReadOnlyAndClosed(t *testing.T) {
 	if n, err := countInBatch(t, ctx, tx); err != nil || n != 1 {
 		t.Fatalf("first batch: %d rows, %v", n, err)
 	}
+	if !tx.InTransactionForTest() {
+		t.Fatal("the first batch did not begin a transaction")
+	}
 	if _, err := db.ExecForTest(ctx, `INSERT INTO readtx_rows VALUES (2)`); err != nil {
 		t.Fatal(err)
 	}
@@ -69,6 +72,9 @@ func TestReadTx_snapshotReadOnlyAndClosed(t *testing.T) {
 	tx.CommitWithNextForTest()
 	if n, err := countInBatch(t, ctx, tx); err != nil || n != 2 {
 		t.Fatalf("batch with BEGIN and COMMIT: %d rows, %v", n, err)
+	}
+	if tx.InTransactionForTest() {
+		t.Fatal("the batch meant to carry COMMIT left its transaction open")
 	}
 	if err := tx.Commit(ctx); err != nil {
 		t.Fatalf("Commit after a committing batch: %v", err)

@@ -8,10 +8,10 @@ var accountCounts = &countsCache{entries: map[countsKey]*countsEntry{}}
 // countsCache keeps the exposure_account_counts rows of recent evaluations.
 // They are written once, in the transaction that makes an evaluation
 // current (the trigger of 0009, given facet_key by 0010), and never change
-// after: an entry, keyed by its
-// database and evaluation, is never stale. Every accounts list request
-// needs them; reading and decoding a few hundred rows with their finding
-// arrays was an eighth of the server's time per request.
+// after: an entry, keyed by its database and evaluation, is never stale.
+// Every accounts list request needs them; reading and decoding a few
+// hundred rows with their finding arrays was an eighth of the server's time
+// per request.
 type countsCache struct {
 	mu      sync.Mutex
 	entries map[countsKey]*countsEntry

@@ -42,3 +42,5 @@ func LiteralsForTest(vs ...string) (string, []any) {
 
 // InTransactionForTest reports whether t's connection is inside a transaction.
 func (t *readTx) InTransactionForTest() bool { return t.conn.Conn().PgConn().TxStatus() != 'I' }
+
+const UnreadablePolicyForTest = unreadablePolicy

@@ -35,10 +35,10 @@ type Policy struct {
 	// user, group, role, guest type or service principal; app exclusions
 	// are not exclusions of the account).
 	ExcludedServiceAccounts int
-	// Summary is the policy in one sentence (exposure.SummarizePolicy) as
-	// the current evaluation stored it for this content, with the names
-	// the directory had then; "" when it has none (no evaluation yet, or
-	// the content changed since): the caller summarises Raw itself.
+	// Summary is the policy in one sentence (exposure.SummarizePolicy): as
+	// the current evaluation stored it for this content, with the names the
+	// directory had then, or summarised from Raw when it stored none (no
+	// evaluation yet, or the content changed since).
 	Summary string
 }
 
@@ -98,7 +98,10 @@ func (db *DB) Policies(ctx context.Context, tenantID string) (_ []Policy, err er
 		}
 		out = append(out, p)
 	}
-	return out, mapError(rows.Err(), "policies")
+	if err := rows.Err(); err != nil {
+		return nil, mapError(err, "policies")
+	}
+	return out, db.fillSummaries(ctx, tenantID, out)
 }
 
 // Policy returns one of a tenant's policies, deleted ones included (their
@@ -110,7 +113,9 @@ func (db *DB) Policy(ctx context.Context, tenantID, id string) (_ Policy, err er
 	if err != nil {
 		return p, mapError(err, "policy")
 	}
-	return p, nil
+	ps := []Policy{p}
+	err = db.fillSummaries(ctx, tenantID, ps)
+	return ps[0], err
 }
 
 // PolicyVersion is one distinct content a policy has had.

@@ -29,7 +29,8 @@ func TestPolicies_demo(t *testing.T) {
 	snap, run := importDir(t, dir)
 	tenant := snap.Tenant.ID
 
-	// Before any evaluation, policies read with no exclusions nor summaries.
+	// Before any evaluation, policies read with no exclusions, summarised
+	// from their JSON.
 	ps, err := testDB.Policies(ctx, tenant)
 	if err != nil {
 		t.Fatal(err)
@@ -37,10 +38,12 @@ func TestPolicies_demo(t *testing.T) {
 	if len(ps) != len(snap.ConditionalAccessPolicies) {
 		t.Fatalf("%d policies, want %d", len(ps), len(snap.ConditionalAccessPolicies))
 	}
+	before := map[string]string{}
 	for _, p := range ps {
-		if p.ExcludedServiceAccounts != 0 || p.Summary != "" {
+		if p.ExcludedServiceAccounts != 0 || p.Summary == "" || p.Summary == store.UnreadablePolicyForTest || len(p.Raw) == 0 {
 			t.Errorf("policy %q before any evaluation: %+v", p.DisplayName, p)
 		}
+		before[p.ID] = p.Summary
 	}
 	if _, err := testDB.EvaluateTenant(ctx, tenant, run.ID, exposure.DefaultConfig(synthetic.DefaultNow)); err != nil {
 		t.Fatal(err)
@@ -188,29 +191,44 @@ func TestPolicies_demo(t *testing.T) {
 		t.Errorf("CA012 summarised as %q", s)
 	}
 
-	// The summaries SaveEvaluation stored are the policies summarised now.
+	// The summaries SaveEvaluation stored are the policies summarised now,
+	// and the ones the list made before there was an evaluation.
 	for _, p := range ps {
-		if want := exposure.SummarizePolicy(mustDecodePolicy(t, p.Raw), names); p.Summary != want {
-			t.Errorf("policy %q: stored summary %q, summarised now %q", p.DisplayName, p.Summary, want)
+		if want := exposure.SummarizePolicy(mustDecodePolicy(t, p.Raw), names); p.Summary != want || before[p.ID] != want {
+			t.Errorf("policy %q: stored summary %q, summarised now %q, before the evaluation %q", p.DisplayName, p.Summary, want, before[p.ID])
 		}
 	}
-	// A policy whose content changed since the evaluation has none.
-	if _, err := testDB.ExecForTest(ctx, `UPDATE ca_policies SET content_hash = 'changed' WHERE tenant_id = $1 AND id = $2`,
+	// A policy whose content changed since the evaluation is summarised
+	// from its JSON as it is now (here: MFA alone), and the list reads the
+	// JSON of that policy only.
+	if _, err := testDB.ExecForTest(ctx, `UPDATE ca_policies SET content_hash = 'changed',
+		raw = jsonb_set(raw, '{grantControls,builtInControls}', '["mfa"]') WHERE tenant_id = $1 AND id = $2`,
 		tenant, ca012.ID); err != nil {
 		t.Fatal(err)
 	}
-	if p, err := testDB.Policy(ctx, tenant, ca012.ID); err != nil || p.Summary != "" || p.ExcludedServiceAccounts != ca012.ExcludedServiceAccounts {
-		t.Errorf("CA012 changed since the evaluation: summary %q, %d excluded, %v; want no summary, %d excluded",
-			p.Summary, p.ExcludedServiceAccounts, err, ca012.ExcludedServiceAccounts)
+	p, err := testDB.Policy(ctx, tenant, ca012.ID)
+	const live = "Requires MFA for group SG-Dept-Sales"
+	if err != nil || p.Summary != live || p.ExcludedServiceAccounts != ca012.ExcludedServiceAccounts {
+		t.Errorf("CA012 changed since the evaluation: summary %q, %d excluded, %v; want %q, %d excluded",
+			p.Summary, p.ExcludedServiceAccounts, err, live, ca012.ExcludedServiceAccounts)
 	}
 	ps, err = testDB.Policies(ctx, tenant)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range ps {
-		if (p.ID == ca012.ID) != (p.Summary == "" && len(p.Raw) > 0) {
-			t.Errorf("policy %q in the list: summary %q, %d bytes of JSON; want its JSON only when it changed", p.DisplayName, p.Summary, len(p.Raw))
+		if (p.ID == ca012.ID) != (len(p.Raw) > 0) || p.ID == ca012.ID && p.Summary != live {
+			t.Errorf("policy %q in the list: summary %q, %d bytes of JSON; want its JSON and %q only when it changed",
+				p.DisplayName, p.Summary, len(p.Raw), live)
 		}
+	}
+	// A policy whose JSON no longer decodes says so.
+	if _, err := testDB.ExecForTest(ctx, `UPDATE ca_policies SET raw = '{"conditions": 7}' WHERE tenant_id = $1 AND id = $2`,
+		tenant, ca012.ID); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := testDB.Policy(ctx, tenant, ca012.ID); err != nil || p.Summary != store.UnreadablePolicyForTest {
+		t.Errorf("CA012 unreadable: summary %q, %v", p.Summary, err)
 	}
 }
 

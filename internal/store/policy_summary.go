@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 
@@ -46,43 +47,86 @@ func savePolicyEvaluation(ctx context.Context, tx pgx.Tx, tenantID string, evalI
 	return savePolicySummaries(ctx, tx, tenantID, evalID)
 }
 
-// savePolicySummaries summarises the tenant's live policies with the names
-// of what they reference, as the policies list would. A policy whose JSON
-// does not decode gets no summary (the list says so itself).
+// savePolicySummaries stores the summaries of the tenant's live policies,
+// as the policies list shows them (summarizePolicies).
 func savePolicySummaries(ctx context.Context, tx pgx.Tx, tenantID string, evalID int64) error {
 	rows, err := tx.Query(ctx, `SELECT id, content_hash, raw FROM ca_policies WHERE tenant_id = $1 AND deleted_at IS NULL`, tenantID)
 	if err != nil {
 		return mapError(err, "policies to summarise")
 	}
 	var ids, hashes []string
-	var policies []*directory.ConditionalAccessPolicy
-	var refs exposure.PolicyRefs
+	var raws [][]byte
 	var id, hash string
 	var raw []byte
 	if _, err := pgx.ForEachRow(rows, []any{&id, &hash, &raw}, func() error {
-		p, err := directory.DecodeLean[directory.ConditionalAccessPolicy](raw)
-		if err != nil {
-			return nil
-		}
-		ids, hashes, policies = append(ids, id), append(hashes, hash), append(policies, &p)
-		refs.Add(&p)
+		ids, hashes, raws = append(ids, id), append(hashes, hash), append(raws, slices.Clone(raw))
 		return nil
 	}); err != nil {
 		return mapError(err, "policies to summarise")
 	}
-	if len(policies) == 0 {
-		return nil
-	}
-	names, err := policyNames(ctx, tx, tenantID, refs)
-	if err != nil {
+	summaries, err := summarizePolicies(ctx, tx, tenantID, raws)
+	if err != nil || len(summaries) == 0 {
 		return err
-	}
-	summaries := make([]string, len(policies))
-	for i, p := range policies {
-		summaries[i] = exposure.SummarizePolicy(p, names)
 	}
 	_, err = tx.Exec(ctx, `
 		INSERT INTO exposure_policy_summaries (evaluation_id, policy_id, content_hash, summary)
 		SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[])`, evalID, ids, hashes, summaries)
 	return mapError(err, "policy summaries")
+}
+
+// unreadablePolicy is the summary of a policy whose JSON does not decode.
+const unreadablePolicy = "The stored policy could not be read."
+
+// summarizePolicies summarises policies from their JSON in words
+// (exposure.SummarizePolicy), with the names of what they reference looked
+// up once for all of them. Decoding is most of the work: SaveEvaluation
+// does it once per evaluation, Policies only for the policies that changed
+// since (fillSummaries).
+func summarizePolicies(ctx context.Context, q queryer, tenantID string, raws [][]byte) ([]string, error) {
+	out := make([]string, len(raws))
+	decoded := make([]*directory.ConditionalAccessPolicy, len(raws))
+	var refs exposure.PolicyRefs
+	for i, raw := range raws {
+		out[i] = unreadablePolicy
+		if p, err := directory.DecodeLean[directory.ConditionalAccessPolicy](raw); err == nil {
+			decoded[i] = &p
+			refs.Add(&p)
+		}
+	}
+	if !slices.ContainsFunc(decoded, func(p *directory.ConditionalAccessPolicy) bool { return p != nil }) {
+		return out, nil
+	}
+	names, err := policyNames(ctx, q, tenantID, refs)
+	if err != nil {
+		return nil, err
+	}
+	for i, p := range decoded {
+		if p != nil {
+			out[i] = exposure.SummarizePolicy(p, names)
+		}
+	}
+	return out, nil
+}
+
+// fillSummaries summarises the policies the current evaluation stored no
+// summary for: there is no evaluation yet, or a policy changed since.
+func (db *DB) fillSummaries(ctx context.Context, tenantID string, ps []Policy) error {
+	var missing []int
+	var raws [][]byte
+	for i := range ps {
+		if ps[i].Summary == "" {
+			missing, raws = append(missing, i), append(raws, ps[i].Raw)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	summaries, err := summarizePolicies(ctx, db.pool, tenantID, raws)
+	if err != nil {
+		return err
+	}
+	for j, i := range missing {
+		ps[i].Summary = summaries[j]
+	}
+	return nil
 }

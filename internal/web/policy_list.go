@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/steward-dev/steward/internal/derr"
-	"github.com/steward-dev/steward/internal/directory"
 	"github.com/steward-dev/steward/internal/exposure"
 	"github.com/steward-dev/steward/internal/store"
 	"github.com/steward-dev/steward/internal/web/view"
@@ -95,42 +94,7 @@ func (h *handler) policySummaries(ctx context.Context, tenantID string) (_ []sto
 		return nil, false, err
 	}
 	evaluated, err = h.policyEvaluated(ctx, tenantID)
-	if err != nil {
-		return nil, false, err
-	}
-	return ps, evaluated, h.summarizePolicies(ctx, tenantID, ps)
-}
-
-// summarizePolicies summarises the policies the current evaluation stored
-// no summary for (there is none yet, or a policy changed since), with the
-// names of what they reference looked up once for all of them.
-func (h *handler) summarizePolicies(ctx context.Context, tenantID string, ps []store.Policy) error {
-	decoded := make([]*directory.ConditionalAccessPolicy, len(ps))
-	var refs exposure.PolicyRefs
-	missing := false
-	for i := range ps {
-		if ps[i].Summary != "" {
-			continue
-		}
-		ps[i].Summary = "The stored policy could not be read."
-		if dp, err := directory.DecodeLean[directory.ConditionalAccessPolicy](ps[i].Raw); err == nil {
-			decoded[i], missing = &dp, true
-			refs.Add(&dp)
-		}
-	}
-	if !missing {
-		return nil
-	}
-	names, err := h.db.PolicyNames(ctx, tenantID, refs)
-	if err != nil {
-		return err
-	}
-	for i, dp := range decoded {
-		if dp != nil {
-			ps[i].Summary = exposure.SummarizePolicy(dp, names)
-		}
-	}
-	return nil
+	return ps, evaluated, err
 }
 
 // policyEvaluated reports whether the tenant has a current evaluation.

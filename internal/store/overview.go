@@ -42,97 +42,77 @@ var OverviewCodes = append([]string{exposure.CodeMFAFailures, exposure.CodePrivi
 // Overview counts a tenant's current evaluation for its overview page;
 // ENOTFOUND when the tenant has not been evaluated yet. It reads in one
 // repeatable-read transaction, so an evaluation that replaces the current
-// one meanwhile (and prunes its rows) cannot leave it half counted.
+// one meanwhile (and prunes its rows) cannot leave it half counted: two
+// round trips, the evaluation, then everything counted in it.
 func (db *DB) Overview(ctx context.Context, tenantID string) (_ Overview, err error) {
 	defer derr.Wrap(&err, "store.Overview(%s)", tenantID)
 	o := Overview{Counts: map[string]int{}, UserServiceAccounts: map[string]int{},
 		AccountsWith: map[string]int{}, Severest: map[string]exposure.Severity{}}
-	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	tx, err := db.beginRead(ctx)
 	if err != nil {
-		return o, mapError(err, "begin")
+		return o, err
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
+	defer tx.close(ctx)
 
 	var notes []byte
 	e := &o.Evaluation
-	if err := tx.QueryRow(ctx, `
+	var b pgx.Batch
+	b.Queue(`
 		SELECT e.id, e.tenant_id, e.sync_run_id, e.evaluated_at, e.created_at, e.duration_ms, e.accounts, e.notes
 		FROM exposure_current c JOIN exposure_evaluations e ON e.id = c.evaluation_id
-		WHERE c.tenant_id = lower($1)`, tenantID).Scan(&e.ID, &e.TenantID, &e.SyncRunID, &e.EvaluatedAt, &e.CreatedAt,
-		&e.DurationMS, &e.Accounts, &notes); err != nil {
+		WHERE c.tenant_id = lower($1)`, tenantID).QueryRow(func(row pgx.Row) error {
+		return row.Scan(&e.ID, &e.TenantID, &e.SyncRunID, &e.EvaluatedAt, &e.CreatedAt, &e.DurationMS, &e.Accounts, &notes)
+	})
+	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
 		return o, mapError(err, "evaluation of tenant "+tenantID)
 	}
 	if err := json.Unmarshal(notes, &e.Notes); err != nil {
 		return o, err
 	}
 
-	// The aggregates: primary key (evaluation_id, dimension, key).
-	var dim, key string
+	var counts pgx.Batch
+	var dim, key, level, exp, code, sev string
 	var n int
-	rows, err := tx.Query(ctx, `SELECT dimension, key, count FROM exposure_aggregates WHERE evaluation_id = $1`, e.ID)
-	if err != nil {
-		return o, mapError(err, "evaluation aggregates")
-	}
-	if _, err := pgx.ForEachRow(rows, []any{&dim, &key, &n}, func() error {
-		o.Counts[dim+"/"+key] = n
-		return nil
-	}); err != nil {
-		return o, mapError(err, "evaluation aggregates")
-	}
+	// The aggregates: primary key (evaluation_id, dimension, key).
+	counts.Queue(`SELECT dimension, key, count FROM exposure_aggregates WHERE evaluation_id = $1`, e.ID).
+		Query(eachRow([]any{&dim, &key, &n}, func() { o.Counts[dim+"/"+key] = n }))
 
 	// Exposure of user service accounts: the aggregates have exposure by
 	// kind, not by classification. Every column of exposure_accounts_filter
 	// is bound (the arrays become one index descent per combination), so
 	// only the service accounts' entries are read.
-	var level, exp string
-	rows, err = tx.Query(ctx, `
+	counts.Queue(`
 		SELECT sa_level, exposure, sum(accounts)::int FROM exposure_account_counts
 		WHERE evaluation_id = $1 AND exposure = ANY($2) AND sa_level = ANY($3) AND kind = $4
 		GROUP BY sa_level, exposure`, e.ID,
 		[]string{string(exposure.LevelExposed), string(exposure.LevelPartial), string(exposure.LevelProtected), string(exposure.LevelNotApplicable)},
-		[]string{string(exposure.ServiceConfirmed), string(exposure.ServiceLikely)}, string(exposure.KindUser))
-	if err != nil {
-		return o, mapError(err, "service account exposure")
-	}
-	if _, err := pgx.ForEachRow(rows, []any{&level, &exp, &n}, func() error {
-		o.UserServiceAccounts[level+"/"+exp] = n
-		return nil
-	}); err != nil {
-		return o, mapError(err, "service account exposure")
-	}
+		[]string{string(exposure.ServiceConfirmed), string(exposure.ServiceLikely)}, string(exposure.KindUser)).
+		Query(eachRow([]any{&level, &exp, &n}, func() { o.UserServiceAccounts[level+"/"+exp] = n }))
 
 	// Accounts (not findings) per code, and the accounts with any secret
 	// code: from the current evaluation's accounts counted by attributes
 	// (exposure_account_counts, a few hundred rows kept by 0009's trigger),
 	// not from the findings themselves, which took 10 of the page's 13 ms.
-	var code string
-	rows, err = tx.Query(ctx, `
+	counts.Queue(`
 		SELECT c.code, coalesce(sum(a.accounts) FILTER (WHERE a.finding_codes @> ARRAY[c.code]), 0)::int
 		FROM unnest($2::text[]) c (code) CROSS JOIN exposure_account_counts a
 		WHERE a.evaluation_id = $1
 		GROUP BY c.code
 		UNION ALL
 		SELECT '', coalesce(sum(accounts) FILTER (WHERE finding_codes && $3::text[]), 0)::int
-		FROM exposure_account_counts WHERE evaluation_id = $1`, e.ID, OverviewCodes, SecretCodes)
-	if err != nil {
-		return o, mapError(err, "accounts by finding")
-	}
-	if _, err := pgx.ForEachRow(rows, []any{&code, &n}, func() error {
-		switch {
-		case code == "":
-			o.SecretAccounts = n
-		case n > 0:
-			o.AccountsWith[code] = n
-		}
-		return nil
-	}); err != nil {
-		return o, mapError(err, "accounts by finding")
-	}
+		FROM exposure_account_counts WHERE evaluation_id = $1`, e.ID, OverviewCodes, SecretCodes).
+		Query(eachRow([]any{&code, &n}, func() {
+			switch {
+			case code == "":
+				o.SecretAccounts = n
+			case n > 0:
+				o.AccountsWith[code] = n
+			}
+		}))
 
 	// The highest severity of each code present: at most four index probes
 	// of exposure_findings_code per code, highest first.
-	var sev string
-	rows, err = tx.Query(ctx, `
+	counts.Queue(`
 		SELECT a.key, s.severity
 		FROM exposure_aggregates a
 		CROSS JOIN LATERAL (
@@ -141,15 +121,9 @@ func (db *DB) Overview(ctx context.Context, tenantID string) (_ Overview, err er
 				WHERE f.evaluation_id = a.evaluation_id AND f.code = a.key AND f.severity = s.severity)
 			ORDER BY s.rank LIMIT 1) s
 		WHERE a.evaluation_id = $1 AND a.dimension = 'finding'`, e.ID,
-		[]string{string(exposure.SeverityHigh), string(exposure.SeverityMedium), string(exposure.SeverityLow), string(exposure.SeverityInfo)})
-	if err != nil {
-		return o, mapError(err, "finding severities")
-	}
-	if _, err := pgx.ForEachRow(rows, []any{&key, &sev}, func() error {
-		o.Severest[key] = exposure.Severity(sev)
-		return nil
-	}); err != nil {
-		return o, mapError(err, "finding severities")
-	}
-	return o, mapError(tx.Commit(ctx), "commit")
+		[]string{string(exposure.SeverityHigh), string(exposure.SeverityMedium), string(exposure.SeverityLow), string(exposure.SeverityInfo)}).
+		Query(eachRow([]any{&key, &sev}, func() { o.Severest[key] = exposure.Severity(sev) }))
+
+	tx.commitWithNext = true
+	return o, mapError(tx.SendBatch(ctx, &counts).Close(), "evaluation counts")
 }

@@ -127,6 +127,18 @@ func (t *readTx) close(ctx context.Context) {
 	t.conn.Release()
 }
 
+// eachRow is a batch callback that scans every row into dest and calls fn
+// after each.
+func eachRow(dest []any, fn func()) func(pgx.Rows) error {
+	return func(rows pgx.Rows) error {
+		_, err := pgx.ForEachRow(rows, dest, func() error {
+			fn()
+			return nil
+		})
+		return err
+	}
+}
+
 // errReadTxEnded refuses a query sent after the batch that carried COMMIT:
 // it would no longer read the transaction's snapshot.
 var errReadTxEnded = errors.New("store: query after the read transaction's last batch")

@@ -74,8 +74,8 @@ type ConnectionStatusCount struct {
 
 // FlowAtRisk is a flow with the reasons it is at risk.
 type FlowAtRisk struct {
-	// Position is the flow's place in the list, from 1: the keyset of the
-	// next page.
+	// Position is the flow's place in the list, from 1: its connections in
+	// error (FlowBrokenConnection) name it by position.
 	Position               int
 	EnvironmentName        string
 	EnvironmentDisplayName string
@@ -170,28 +170,25 @@ func (db *DB) FlowOverview(ctx context.Context, tenantID string, limit int) (_ F
 const currentEvaluationSQL = `(SELECT evaluation_id FROM exposure_current WHERE tenant_id = $1)`
 
 // The stored summary of tenant $1's current evaluation: its counts by the
-// primary key of exposure_aggregates, the first $3 flows at risk after
-// position $2 (the list's keyset), their connections in error (the same
-// range of positions: they have no gaps) and the names of their owners,
-// and the first $2 connections not connected, each by an index led by
-// evaluation_id.
+// primary key of exposure_aggregates, the first $2 flows at risk, their
+// connections in error (the same positions: they have no gaps) and the
+// names of their owners, and the first $2 connections not connected, each
+// by an index led by evaluation_id.
 const (
 	storedFlowCountsSQL = `
 		SELECT dimension, key, count FROM exposure_aggregates
 		WHERE evaluation_id = ` + currentEvaluationSQL + ` AND dimension IN ` + flowDimensionsSQL
 	storedFlowsAtRiskSQL = `
-		SELECT position, environment_name, environment_display_name, name, display_name, state,
-			exposed_owners, dormant_owners
-		FROM exposure_flows_at_risk
-		WHERE evaluation_id = ` + currentEvaluationSQL + ` AND position > $2
-		ORDER BY position LIMIT $3`
+		SELECT ` + flowsAtRiskColumns + ` FROM exposure_flows_at_risk
+		WHERE evaluation_id = ` + currentEvaluationSQL + `
+		ORDER BY position LIMIT $2`
 	storedBrokenConnectionsSQL = `
 		SELECT ` + brokenColumns + ` FROM exposure_flow_broken_connections
-		WHERE evaluation_id = ` + currentEvaluationSQL + ` AND position > $2 AND position <= $2 + $3`
+		WHERE evaluation_id = ` + currentEvaluationSQL + ` AND position <= $2`
 	storedOwnerNamesSQL = `
 		SELECT a.account_id, a.display_name, a.upn, a.kind
 		FROM (SELECT DISTINCT unnest(exposed_owners || dormant_owners) AS id FROM exposure_flows_at_risk
-		      WHERE evaluation_id = ` + currentEvaluationSQL + ` AND position > $2 AND position <= $2 + $3) r
+		      WHERE evaluation_id = ` + currentEvaluationSQL + ` AND position <= $2) r
 		JOIN exposure_accounts a ON a.evaluation_id = ` + currentEvaluationSQL + ` AND a.account_id = r.id`
 	storedNotConnectedSQL = `
 		SELECT ` + notConnectedColumns + ` FROM exposure_connections_not_connected
@@ -205,43 +202,29 @@ const (
 func readFlowSummary(ctx context.Context, tx *readTx, tenantID string, limit int, o *FlowOverview,
 	names map[string]FlowOwner) (stored bool, err error) {
 	var b pgx.Batch
-	b.Queue(storedFlowCountsSQL, tenantID).Query(func(rows pgx.Rows) error {
-		var c flowCountRow
-		_, err := pgx.ForEachRow(rows, []any{&c.Dimension, &c.Key, &c.Count}, func() error {
-			stored = stored || c.Dimension == dimFlowTotals
-			o.addCount(c)
-			return nil
-		})
-		return err
-	})
-	b.Queue(storedFlowsAtRiskSQL, tenantID, 0, limit).Query(func(rows pgx.Rows) error {
-		var r flowAtRiskRow
-		_, err := pgx.ForEachRow(rows, []any{&r.Position, &r.EnvironmentName, &r.EnvironmentDisplayName, &r.Name,
-			&r.DisplayName, &r.State, &r.ExposedOwners, &r.DormantOwners}, func() error {
-			o.addAtRisk(r)
-			return nil
-		})
-		return err
-	})
-	b.Queue(storedBrokenConnectionsSQL, tenantID, 0, limit).Query(func(rows pgx.Rows) error {
+	var c flowCountRow
+	b.Queue(storedFlowCountsSQL, tenantID).Query(eachRow([]any{&c.Dimension, &c.Key, &c.Count}, func() {
+		stored = stored || c.Dimension == dimFlowTotals
+		o.addCount(c)
+	}))
+	var r flowAtRiskRow
+	b.Queue(storedFlowsAtRiskSQL, tenantID, limit).Query(eachRow([]any{&r.Position, &r.EnvironmentName,
+		&r.EnvironmentDisplayName, &r.Name, &r.DisplayName, &r.State, &r.ExposedOwners, &r.DormantOwners},
+		func() { o.addAtRisk(r) }))
+	b.Queue(storedBrokenConnectionsSQL, tenantID, limit).Query(func(rows pgx.Rows) error {
 		var c brokenRow
 		_, err := pgx.ForEachRow(rows, []any{&c.Position, &c.Name, &c.Connector, &c.APIID, &c.Error, &c.OwnerID, &c.ViaOwner},
 			func() error { return o.addBroken(c) })
 		return err
 	})
-	b.Queue(storedOwnerNamesSQL, tenantID, 0, limit).Query(func(rows pgx.Rows) error {
+	b.Queue(storedOwnerNamesSQL, tenantID, limit).Query(func(rows pgx.Rows) error {
 		return scanOwnerNames(rows, names)
 	})
-	b.Queue(storedNotConnectedSQL, tenantID, limit).Query(func(rows pgx.Rows) error {
-		var position int
-		var c ConnectionNotConnected
-		_, err := pgx.ForEachRow(rows, []any{&position, &c.EnvironmentName, &c.EnvironmentDisplayName, &c.Name, &c.APIID,
-			&c.DisplayName, &c.Status, &c.Error, &c.OwnerID, &c.OwnerUPN, &c.OwnerName, &c.OwnerKnown}, func() error {
-			o.NotConnected = append(o.NotConnected, c)
-			return nil
-		})
-		return err
-	})
+	var position int
+	var nc ConnectionNotConnected
+	b.Queue(storedNotConnectedSQL, tenantID, limit).Query(eachRow([]any{&position, &nc.EnvironmentName,
+		&nc.EnvironmentDisplayName, &nc.Name, &nc.APIID, &nc.DisplayName, &nc.Status, &nc.Error, &nc.OwnerID,
+		&nc.OwnerUPN, &nc.OwnerName, &nc.OwnerKnown}, func() { o.NotConnected = append(o.NotConnected, nc) }))
 	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
 		return false, mapError(err, "flow overview")
 	}
@@ -250,8 +233,7 @@ func readFlowSummary(ctx context.Context, tx *readTx, tenantID string, limit int
 }
 
 // computedFlowSummarySQL computes tenant $1's summary from its tables and
-// returns what readFlowSummary reads (the flows at risk after position $2,
-// $3 rows of each list), as (list, position, row as JSON) rows, the flows
+// returns what readFlowSummary reads ($2 rows of each list), as (list, position, row as JSON) rows, the flows
 // at risk before their connections: one statement, so the summary is
 // computed once.
 const computedFlowSummarySQL = flowSummarySQL + `
@@ -259,11 +241,11 @@ SELECT 'count' AS list, 0 AS position,
 	jsonb_build_object('dimension', dimension, 'key', key, 'count', count) AS row
 FROM flow_counts
 UNION ALL
-(SELECT 'risk', position, to_jsonb(r) FROM flows_at_risk r WHERE position > $2 ORDER BY position LIMIT $3)
+(SELECT 'risk', position, to_jsonb(r) FROM flows_at_risk r ORDER BY position LIMIT $2)
 UNION ALL
-SELECT 'risk:broken', position, to_jsonb(b) FROM flow_broken_connections b WHERE position > $2 AND position <= $2 + $3
+SELECT 'risk:broken', position, to_jsonb(b) FROM flow_broken_connections b WHERE position <= $2
 UNION ALL
-(SELECT 'conn', position, to_jsonb(c) FROM connections_not_connected c ORDER BY position LIMIT $3)
+(SELECT 'conn', position, to_jsonb(c) FROM connections_not_connected c ORDER BY position LIMIT $2)
 ORDER BY list, position`
 
 // computeFlowSummary computes tenant's summary into o and the names of the
@@ -285,7 +267,7 @@ func computeFlowSummary(ctx context.Context, tx *readTx, tenantID string, limit 
 
 // computeFlowRows runs computedFlowSummarySQL into o.
 func computeFlowRows(ctx context.Context, tx *readTx, tenantID string, limit int, o *FlowOverview) error {
-	rows, err := tx.Query(ctx, computedFlowSummarySQL, tenantID, 0, limit)
+	rows, err := tx.Query(ctx, computedFlowSummarySQL, tenantID, limit)
 	if err != nil {
 		return mapError(err, "flow overview")
 	}

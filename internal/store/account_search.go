@@ -218,16 +218,14 @@ func selectedKeys(cells []accountCell, f AccountListFilter) map[int64]bool {
 // searchedCells are the stored cells that hold matches, with their counts.
 func searchedCells(stored []accountCell, counts map[int64]int) ([]accountCell, error) {
 	var cells []accountCell
-	found := 0
 	for _, c := range stored {
 		if n := counts[c.key]; n > 0 {
 			c.n = n
 			cells = append(cells, c)
-			found++
 		}
 	}
-	if found != len(counts) {
-		return nil, fmt.Errorf("%d facet keys of the search's matches are not in the evaluation's counts", len(counts)-found)
+	if len(cells) != len(counts) {
+		return nil, fmt.Errorf("%d facet keys of the search's matches are not in the evaluation's counts", len(counts)-len(cells))
 	}
 	return cells, nil
 }

@@ -33,12 +33,8 @@ func (h *handler) accountShow(w http.ResponseWriter, r *http.Request) error {
 		return accountError(err)
 	}
 	m := newAccountShow(t, d)
-	title := m.Name
-	if rs := []rune(title); len(rs) > accountTitleRunes {
-		title = string(rs[:accountTitleRunes]) + "…"
-	}
 	return render(w, r, http.StatusOK, view.AccountShowPage(view.Page{
-		Title: title, Nav: "accounts", Styles: []string{"account.css"}, Demo: h.demo,
+		Title: clip(m.Name, accountTitleRunes), Nav: "accounts", Styles: []string{"account.css"}, Demo: h.demo,
 	}, m))
 }
 

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"net/http"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/steward-dev/steward/internal/directory"
 	"github.com/steward-dev/steward/internal/store"
@@ -170,12 +169,7 @@ func flowConnector(apiID string) string {
 const flowNameMax = 160
 
 // flowClip cuts a name to flowNameMax characters, marking the cut.
-func flowClip(s string) string {
-	if utf8.RuneCountInString(s) <= flowNameMax { // most names: no copy
-		return s
-	}
-	return strings.TrimSpace(string([]rune(s)[:flowNameMax])) + "…"
-}
+func flowClip(s string) string { return clip(s, flowNameMax) }
 
 // aadstsMessage finds the Entra error inside a connection's status message:
 // what the regular expression `AADSTS\d+:.*` matches (the first "AADSTS",
@@ -214,9 +208,5 @@ func flowShortError(msg string) string {
 	if m := aadstsMessage(msg); m != "" {
 		msg = m
 	}
-	msg = strings.TrimSpace(msg)
-	if utf8.RuneCountInString(msg) > flowShortErrorMax {
-		msg = strings.TrimSpace(string([]rune(msg)[:flowShortErrorMax])) + "…"
-	}
-	return msg
+	return clip(strings.TrimSpace(msg), flowShortErrorMax)
 }

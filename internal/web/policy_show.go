@@ -190,8 +190,8 @@ func policyAccount(a store.PolicyAccount, q string) view.PolicyShowAccount {
 	if a.Path == "direct" {
 		v.Path = "named in the policy itself"
 	}
-	if r := []rune(v.Name); len(r) > policyNameLimit {
-		v.FullName, v.Name = v.Name, string(r[:policyNameLimit])+"…"
+	if short := clip(v.Name, policyNameLimit); short != v.Name {
+		v.FullName, v.Name = v.Name, short
 	}
 	if a.Kind != string(exposure.KindUser) {
 		v.UPN = "" // a service principal's appId is not a name

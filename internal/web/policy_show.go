@@ -126,7 +126,7 @@ func newPolicyShow(t store.Tenant, p store.Policy, dp *directory.ConditionalAcce
 		ID:         p.ID, Name: cmp.Or(p.DisplayName, p.ID),
 		State: policyStateClass(p.State), StateLabel: exposure.StateText(p.State),
 		StateHelp: policyStateHelp[exposure.StateText(p.State)],
-		Summary:   exposure.SummarizePolicy(dp, names),
+		Summary:   p.Summary, // as the list shows it (store.Policy)
 		Created:   policyDate(p.CreatedAt), Modified: policyDate(p.ModifiedAt),
 		ListHref: "/policies" + q, APIHref: "/api/v1/policies" + q,
 	}
